@@ -1,0 +1,147 @@
+"""Settings: the only place that reads the environment.
+
+Every backend is chosen by one URL; start-up fails fast on an impossible or
+unsafe combination with a message that says what to set.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OidcIssuer(BaseModel):
+    """An external identity provider whose bearer tokens are accepted."""
+
+    issuer: str
+    jwks_url: str
+    audience: str | None = None
+    email_claim: str = "email"
+    require_verified_email: bool = True
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+
+
+class SecurityPolicy(BaseModel):
+    access_token_minutes: int = Field(default=15, ge=1, le=15)
+    refresh_token_days: int = Field(default=14, ge=1, le=90)
+    mfa_challenge_minutes: int = Field(default=5, ge=1, le=15)
+    invitation_hours: int = Field(default=72, ge=1, le=24 * 14)
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_base_seconds: int = Field(default=30, ge=1)
+    lockout_max_seconds: int = Field(default=15 * 60, ge=1)
+    password_min_length: int = Field(default=12, ge=12)
+    cookie_secure: bool = True
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CLINVAULT_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    env: Literal["development", "production", "test"] = "development"
+    home: Path = Path("var")
+    database_url: str = ""
+    storage_url: str = ""
+    keys_url: str = ""
+    mail_url: str = ""
+    audit_checkpoint_path: Path | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    mail_from: str = "clinvault <no-reply@clinvault.local>"
+    log_level: str = "INFO"
+    log_json: bool = True
+    workflows_enabled: bool = True
+    allow_local_keyring_in_production: bool = False
+    demo_enabled: bool | None = None
+    trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    audit_chain_interval_seconds: float = Field(default=1.0, gt=0)
+    oidc_issuers: list[OidcIssuer] = Field(default_factory=list)
+    security: SecurityPolicy = Field(default_factory=SecurityPolicy)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "CLINVAULT_DATABASE_URL must start with sqlite+aiosqlite:/// or "
+                "postgresql+asyncpg://"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _fill_defaults_and_check(self) -> Settings:
+        home = self.home.resolve()
+        self.home = home
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{home / 'data' / 'clinvault.db'}"
+        if not self.storage_url:
+            self.storage_url = f"file://{home / 'data' / 'objects'}"
+        if not self.keys_url:
+            self.keys_url = f"file://{home / 'keys' / 'keyring.json'}"
+        if not self.mail_url:
+            self.mail_url = f"file://{home / 'mail'}"
+        if self.audit_checkpoint_path is None:
+            self.audit_checkpoint_path = home / "audit" / "checkpoints.ndjson"
+        if self.demo_enabled is None:
+            self.demo_enabled = self.env != "production"
+        for name, url, schemes in (
+            ("CLINVAULT_STORAGE_URL", self.storage_url, ("file",)),
+            ("CLINVAULT_KEYS_URL", self.keys_url, ("file",)),
+            ("CLINVAULT_MAIL_URL", self.mail_url, ("file", "smtp", "smtps")),
+        ):
+            scheme = urlsplit(url).scheme
+            if scheme not in schemes:
+                raise ValueError(f"{name}={url!r}: scheme must be one of {', '.join(schemes)}")
+        if self.env == "production":
+            self._refuse_unsafe_production()
+        return self
+
+    def _refuse_unsafe_production(self) -> None:
+        problems: list[str] = []
+        if self.keys_url.startswith("file:") and not self.allow_local_keyring_in_production:
+            problems.append(
+                "a local keyring file is configured: set CLINVAULT_KEYS_URL to a KMS key, or "
+                "CLINVAULT_ALLOW_LOCAL_KEYRING_IN_PRODUCTION=true to accept a keyring file "
+                "kept on a separate, protected volume"
+            )
+        if self.demo_enabled:
+            problems.append("demo users are enabled: set CLINVAULT_DEMO_ENABLED=false")
+        if not self.security.cookie_secure:
+            problems.append(
+                "cookies would be sent over plain HTTP: set CLINVAULT_SECURITY__COOKIE_SECURE=true"
+            )
+        if not self.public_url.startswith("https://"):
+            problems.append("CLINVAULT_PUBLIC_URL must be an https:// address in production")
+        if problems:
+            raise ValueError("unsafe production configuration: " + "; ".join(problems))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        return Path(self.database_url.split("///", 1)[1])
+
+    @property
+    def workflow_database_url(self) -> str:
+        """DBOS system database: beside the app database, same engine family."""
+        if self.is_sqlite:
+            return f"sqlite:///{self.home / 'data' / 'workflows.db'}"
+        return self.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+    def local_path(self, url: str) -> Path:
+        """The filesystem path of a file:// URL."""
+        parts = urlsplit(url)
+        return Path(parts.netloc + parts.path) if parts.netloc else Path(parts.path)
