@@ -25,7 +25,10 @@ class RequestContext:
     resource_id: str | None = None
     principal: Principal | None = None
     actor_hint: uuid.UUID | None = None
+    organization_hint: uuid.UUID | None = None
+    audit_detail: str | None = None
     audit_recorded: bool = False
+    status_hint: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -52,8 +55,29 @@ def describe_resource(resource_type: str, resource_id: object | None = None) -> 
         ctx.resource_id = None if resource_id is None else str(resource_id)
 
 
-def note_actor(user_id: uuid.UUID) -> None:
+def note_actor(user_id: uuid.UUID, organization_id: uuid.UUID | None = None) -> None:
     """Record who tried to act when no principal exists yet (e.g. failed login)."""
     ctx = _current.get()
     if ctx is not None:
         ctx.actor_hint = user_id
+        ctx.organization_hint = organization_id
+
+
+def note_detail(detail: str) -> None:
+    """A short, PHI-free reason for the audit event (e.g. "mfa_required")."""
+    ctx = _current.get()
+    if ctx is not None:
+        ctx.audit_detail = detail[:200]
+
+
+def bind_principal(principal: Principal) -> None:
+    ctx = _current.get()
+    if ctx is not None:
+        ctx.principal = principal
+
+
+def note_status(status_code: int) -> None:
+    """The status the handler will answer with, when it differs from the route's."""
+    ctx = _current.get()
+    if ctx is not None:
+        ctx.status_hint = status_code

@@ -17,6 +17,14 @@ from sqlalchemy.ext.asyncio import (
 from clinvault.config import Settings
 
 BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+AfterCommit = Callable[[], Awaitable[None]]
+
+_AFTER_COMMIT = "clinvault.after_commit"
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run callback once the session's transaction has committed (side effects)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -72,8 +80,12 @@ class Database:
                     await before_commit(session)
                 await session.commit()
             except BaseException:
+                session.info.pop(_AFTER_COMMIT, None)
                 await session.rollback()
                 raise
+            callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
+            for callback in callbacks:
+                await callback()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

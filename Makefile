@@ -1,0 +1,62 @@
+# clinvault — two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export CLINVAULT_HOME ?= $(CURDIR)/var
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test venv system-deps lint typecheck lock bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## make run: install, migrate, load the demo, serve on http://$(HOST):$(PORT)
+run: venv
+	$(BIN)/clinvault migrate
+	$(BIN)/clinvault demo
+	$(BIN)/clinvault serve --host $(HOST) --port $(PORT)
+
+## Debian packages the tests need (browser, qpdf, libmagic), installed when missing as root.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v qpdf >/dev/null 2>&1 || missing="$$missing qpdf"; \
+	[ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ldconfig -p | grep -q libmagic.so.1 || missing="$$missing libmagic1"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing Debian packages:$$missing (install them as root)"; fi; \
+	fi
+
+## make test: the whole suite against SQLite, then against PostgreSQL
+test: venv system-deps
+	CLINVAULT_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	CLINVAULT_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+## Re-pin requirements.lock from pyproject.toml
+lock: venv
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+bench: venv
+	$(BIN)/python bench/crypto_stream.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -1,0 +1,71 @@
+"""The composition root: builds every adapter from Settings, nothing else does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import structlog
+
+from clinvault.audit.recorder import AuditRecorder
+from clinvault.config import Settings
+from clinvault.crypto.blind_index import BlindIndexer
+from clinvault.crypto.factory import open_key_provider
+from clinvault.crypto.field_cipher import AesGcmFieldCipher
+from clinvault.crypto.fields import install_field_cipher
+from clinvault.crypto.ports import KeyProvider
+from clinvault.db import Database, create_engine
+from clinvault.logs import configure_logging
+from clinvault.mail.factory import open_mailer
+from clinvault.mail.ports import Mailer
+from clinvault.notifications.rendering import MailRenderer
+from clinvault.storage.factory import open_storage
+from clinvault.storage.objects import EncryptedObjectStore
+from clinvault.storage.ports import ObjectStorage
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Container:
+    """Everything a request, a workflow step or a command needs, built once."""
+
+    settings: Settings
+    db: Database
+    keys: KeyProvider
+    storage: ObjectStorage
+    objects: EncryptedObjectStore
+    mailer: Mailer
+    renderer: MailRenderer
+    blind_index: BlindIndexer
+    audit: AuditRecorder
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+def build_container(settings: Settings) -> Container:
+    configure_logging(settings.log_level, json=settings.log_json)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    keys = open_key_provider(settings.keys_url)
+    install_field_cipher(AesGcmFieldCipher(keys))
+    storage = open_storage(settings.storage_url)
+    mailer = open_mailer(
+        settings.mail_url,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        ca_file=settings.smtp_ca_file,
+    )
+    container = Container(
+        settings=settings,
+        db=Database(create_engine(settings)),
+        keys=keys,
+        storage=storage,
+        objects=EncryptedObjectStore(storage, keys),
+        mailer=mailer,
+        renderer=MailRenderer(),
+        blind_index=BlindIndexer(keys),
+        audit=AuditRecorder(keys.derive("audit")),
+    )
+    log.info("clinvault.container.built", env=settings.env, database=container.db.dialect)
+    return container

@@ -1,0 +1,72 @@
+"""FastAPI dependencies: the container, the request's unit of work, the principal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinvault import context
+from clinvault.bootstrap import Container
+from clinvault.errors import AuthenticationRequired
+from clinvault.identity.authn import authenticate_bearer
+from clinvault.identity.principal import Principal
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def _route_status(request: Request) -> int:
+    route = request.scope.get("route")
+    status = getattr(route, "status_code", None)
+    return int(status) if status else 200
+
+
+async def get_session(request: Request, container: ContainerDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent.
+
+    The request's audit event is written inside the same transaction, so a
+    write and its audit record commit or roll back together.
+    """
+    ctx = context.current()
+
+    async def record_audit(session: AsyncSession) -> None:
+        if ctx is None:
+            return
+        route = request.scope.get("route")
+        ctx.action = ctx.action or getattr(route, "name", None)
+        await container.audit.record(session, ctx, ctx.status_hint or _route_status(request))
+
+    async with container.db.unit_of_work(record_audit) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def bearer_token(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationRequired(
+            "Send 'Authorization: Bearer <access token>'; obtain one from POST /api/auth/login."
+        )
+    return token.strip()
+
+
+async def get_principal(
+    request: Request, session: SessionDep, container: ContainerDep
+) -> Principal:
+    principal = await authenticate_bearer(container, session, bearer_token(request))
+    context.bind_principal(principal)
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

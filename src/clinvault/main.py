@@ -1,0 +1,64 @@
+"""create_app(settings) -> FastAPI: routers, middleware, one error handler."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from clinvault import __version__
+from clinvault.audit.chain import AuditChainer, CheckpointFile
+from clinvault.audit.routes import router as audit_router
+from clinvault.bootstrap import Container, build_container
+from clinvault.config import Settings
+from clinvault.health.routes import router as health_router
+from clinvault.identity.routes import routers as identity_routers
+from clinvault.middleware import RequestPipeline
+from clinvault.problems import install_problem_handlers
+from clinvault.web.routes import mount_portal
+from clinvault.workflows import runtime
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    container = container or build_container(settings or Settings())
+    settings = container.settings
+    assert settings.audit_checkpoint_path is not None
+    chainer = AuditChainer(
+        container.db,
+        container.audit.key,
+        CheckpointFile(settings.audit_checkpoint_path),
+        settings.audit_chain_interval_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.workflows_enabled:
+            runtime.start(container)
+        chainer.start()
+        try:
+            yield
+        finally:
+            await chainer.stop()
+            if settings.workflows_enabled:
+                runtime.stop()
+            await container.close()
+
+    app = FastAPI(
+        title="clinvault",
+        version=__version__,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.state.audit_chainer = chainer
+    install_problem_handlers(app)
+    app.include_router(health_router)
+    for router in identity_routers:
+        app.include_router(router)
+    app.include_router(audit_router)
+    mount_portal(app)
+    app.add_middleware(RequestPipeline, container=container)
+    return app

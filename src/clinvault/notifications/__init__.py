@@ -1,0 +1,1 @@
+"""Email templates, in-app notifications and webhooks."""

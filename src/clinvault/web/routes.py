@@ -1,0 +1,5 @@
+from fastapi import FastAPI
+
+
+def mount_portal(app: FastAPI) -> None:
+    return None
