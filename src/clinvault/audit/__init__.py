@@ -1,0 +1,1 @@
+"""Audit: one MACed event per request, chained in order, verified against checkpoints."""

@@ -1,8 +1,8 @@
 """Turn a request context into one audit event, MACed under the audit key.
 
 The MAC is computed at insert time without any lock; the chainer links
-events later in sequence order (see chain.py). A row inserted by direct SQL
-has no valid MAC, so `audit verify` names it.
+events later in chain order (see chain.py). A row inserted or edited by direct
+SQL has no valid MAC, so `audit verify` names it.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.context import RequestContext
+from clinvault.db import after_commit
 from clinvault.ids import uuid7
 from clinvault.models.audit import AuditEvent
 from clinvault.timeutil import utcnow
@@ -36,8 +38,12 @@ MAC_FIELDS = (
     "path",
     "client_ip",
     "user_agent",
+    "key_version",
     "detail",
 )
+
+_SESSION_EVENT = "clinvault.audit.event"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def outcome_for(status_code: int) -> str:
@@ -50,21 +56,35 @@ def outcome_for(status_code: int) -> str:
     return "error"
 
 
+def _text(value: str | None, limit: int) -> str | None:
+    """Printable and bounded: a control character (NUL included) never reaches a column."""
+    if not value:
+        return None
+    return _CONTROL.sub("\ufffd", value)[:limit]
+
+
 def _canonical_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat(timespec="microseconds")
+        if value.tzinfo is None:
+            raise ValueError("audit timestamps must be timezone-aware")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
     if value is None or isinstance(value, int | str):
         return value
     return str(value)
 
 
 def canonical_bytes(event: AuditEvent) -> bytes:
+    """The MACed form: the fields above as sorted, compact JSON, times in UTC."""
     payload = {name: _canonical_value(getattr(event, name)) for name in MAC_FIELDS}
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
 
 def event_mac(key: bytes, event: AuditEvent) -> str:
     return hmac.new(key, canonical_bytes(event), hashlib.sha256).hexdigest()
+
+
+def mac_is_valid(key: bytes, event: AuditEvent) -> bool:
+    return hmac.compare_digest(event_mac(key, event), event.mac or "")
 
 
 class AuditRecorder:
@@ -78,32 +98,43 @@ class AuditRecorder:
 
     def build(self, ctx: RequestContext, status_code: int) -> AuditEvent:
         principal = ctx.principal
+        roles = ",".join(sorted(principal.roles)) if principal else ""
         event = AuditEvent(
             id=uuid7(),
             occurred_at=utcnow(),
-            request_id=ctx.request_id[:64],
+            request_id=_text(ctx.request_id, 64) or "",
             actor_id=principal.user_id if principal else ctx.actor_hint,
-            actor_roles=",".join(sorted(principal.roles)) if principal else "",
+            actor_roles=roles[:200],
             organization_id=principal.organization_id if principal else ctx.organization_hint,
-            action=(ctx.action or "http.unrouted")[:100],
-            resource_type=ctx.resource_type,
-            resource_id=ctx.resource_id,
+            action=_text(ctx.action, 100) or "http.unrouted",
+            resource_type=_text(ctx.resource_type, 64),
+            resource_id=_text(ctx.resource_id, 64),
             outcome=outcome_for(status_code),
             status_code=status_code,
-            method=ctx.method[:10],
-            path=ctx.path[:300],
-            client_ip=ctx.client_ip,
-            user_agent=(ctx.user_agent or "")[:300] or None,
+            method=_text(ctx.method, 10) or "",
+            path=_text(ctx.path, 300) or "",
+            client_ip=_text(ctx.client_ip, 64),
+            user_agent=_text(ctx.user_agent, 300),
             key_version=self._key_version,
-            detail=ctx.audit_detail,
+            detail=_text(ctx.audit_detail, 200),
         )
         event.mac = event_mac(self._key, event)
         return event
 
     async def record(self, session: AsyncSession, ctx: RequestContext, status_code: int) -> None:
-        """Add the request's event to the caller's transaction (exactly once)."""
-        if ctx.audit_recorded:
+        """Add the request's event to the caller's transaction (exactly once).
+
+        The context counts as recorded only once that transaction commits: a
+        rolled-back write leaves the request unrecorded, so the pipeline still
+        writes its failure event.
+        """
+        if ctx.audit_recorded or _SESSION_EVENT in session.info:
             return
         session.add(self.build(ctx, status_code))
         await session.flush()
-        ctx.audit_recorded = True
+        session.info[_SESSION_EVENT] = ctx.request_id
+
+        async def mark_recorded() -> None:
+            ctx.audit_recorded = True
+
+        after_commit(session, mark_recorded)

@@ -23,9 +23,9 @@ _APOSTROPHES = str.maketrans("", "", "'\u2019\u02bc")
 
 
 def normalize_name(value: str) -> str:
-    """Case, accents, apostrophes and punctuation do not count: "O'Brien-Núñez" == "obrien nunez"."""
-    text = unicodedata.normalize("NFKC", value).casefold()
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    """Case, accents, apostrophes and punctuation are ignored: "O'Brien-Núñez" -> "obrien nunez"."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", value).casefold())
+    text = "".join(ch for ch in folded if not unicodedata.combining(ch))
     text = unicodedata.normalize("NFC", text).translate(_APOSTROPHES)
     return _NON_WORD.sub(" ", text).strip()
 

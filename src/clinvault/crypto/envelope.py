@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -57,7 +57,7 @@ def new_data_key() -> bytes:
 
 def encrypt_stream(
     chunks: AsyncIterable[bytes], data_key: bytes, *, chunk_size: int = DEFAULT_CHUNK_SIZE
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Encrypt a stream of any chunking; memory stays within about two chunks."""
     _check_data_key(data_key)
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
@@ -65,7 +65,7 @@ def encrypt_stream(
     return _encrypt(chunks, AESGCM(data_key), chunk_size)
 
 
-def decrypt_stream(chunks: AsyncIterable[bytes], data_key: bytes) -> AsyncIterator[bytes]:
+def decrypt_stream(chunks: AsyncIterable[bytes], data_key: bytes) -> AsyncGenerator[bytes, None]:
     """Decrypt a stream made by `encrypt_stream`, raising `IntegrityError` on tampering.
 
     Each yielded chunk is authenticated, but truncation is only known at the
@@ -85,14 +85,14 @@ class EnvelopeCipher:
 
     async def encrypt(
         self, chunks: AsyncIterable[bytes]
-    ) -> tuple[WrappedKey, AsyncIterator[bytes]]:
+    ) -> tuple[WrappedKey, AsyncGenerator[bytes, None]]:
         data_key = new_data_key()
         wrapped = await self._keys.wrap(data_key)
         return wrapped, encrypt_stream(chunks, data_key, chunk_size=self._chunk_size)
 
     async def decrypt(
         self, chunks: AsyncIterable[bytes], wrapped: WrappedKey
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         return decrypt_stream(chunks, await self._keys.unwrap(wrapped))
 
 
@@ -111,7 +111,7 @@ def _nonce(header: bytes, counter: int) -> bytes:
 
 async def _encrypt(
     chunks: AsyncIterable[bytes], aead: AESGCM, chunk_size: int
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     header = _HEADER.pack(MAGIC, chunk_size, os.urandom(8))
     yield header
     counter = 0
@@ -141,7 +141,7 @@ async def _encrypt(
     yield _LENGTH.pack(len(sealed)) + sealed
 
 
-async def _decrypt(chunks: AsyncIterable[bytes], aead: AESGCM) -> AsyncIterator[bytes]:
+async def _decrypt(chunks: AsyncIterable[bytes], aead: AESGCM) -> AsyncGenerator[bytes, None]:
     reader = _Reader(chunks)
     try:
         header = await reader.read(_HEADER.size)

@@ -15,9 +15,9 @@ class KeyringError(CryptoError):
     """The keyring file is missing, unreadable, malformed or unsafe."""
 
 
-class KeyringPermissionsUnsafe(KeyringError):
+class KeyringPermissionsUnsafe(KeyringError):  # noqa: N818 - <Thing><Problem> naming
     """The keyring file can be read or written by other users."""
 
 
-class KeyVersionUnknown(KeyringError):
+class KeyVersionUnknown(KeyringError):  # noqa: N818 - <Thing><Problem> naming
     """A wrapped key or token names a key version the keyring does not hold."""

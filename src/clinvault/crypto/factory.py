@@ -14,8 +14,7 @@ def open_key_provider(url: str) -> KeyProvider:
     scheme = urlsplit(url).scheme
     if scheme != "file":
         raise ValueError(
-            f"unsupported key provider scheme {scheme!r}: "
-            "use file:///path/to/keyring.json"
+            f"unsupported key provider scheme {scheme!r}: use file:///path/to/keyring.json"
         )
     return LocalKeyring(_file_url_path(url))
 

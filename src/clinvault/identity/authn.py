@@ -1,9 +1,74 @@
+"""Bearer authentication: a clinvault access token or a configured OIDC issuer's token."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.bootstrap import Container
 from clinvault.errors import TokenInvalid
-from clinvault.identity.principal import Principal
+from clinvault.identity.oidc import issuer_for, verify_external_token
+from clinvault.identity.principal import Principal, Role
+from clinvault.identity.repository import IdentityRepository
+from clinvault.identity.tokens import ISSUER, TokenIssuer, unverified_claims
+from clinvault.models.identity import Organization, User
+
+PLATFORM_KIND = "platform"
+_KNOWN_ROLES = {role.value: role for role in Role}
+
+
+def effective_roles(roles: Iterable[str], organization_kind: str) -> frozenset[Role]:
+    """The stored roles this tenant can hold; `admin` only counts in the platform tenant."""
+    granted = {_KNOWN_ROLES[name] for name in roles if name in _KNOWN_ROLES}
+    if organization_kind != PLATFORM_KIND:
+        granted.discard(Role.ADMIN)
+    return frozenset(granted)
+
+
+def principal_for(
+    user: User,
+    organization: Organization,
+    *,
+    session_id: uuid.UUID | None = None,
+    auth_method: str = "password",
+) -> Principal:
+    return Principal(
+        user_id=user.id,
+        organization_id=organization.id,
+        roles=effective_roles(user.roles, organization.kind),
+        session_id=session_id,
+        auth_method=auth_method,
+    )
 
 
 async def authenticate_bearer(container: Container, session: AsyncSession, token: str) -> Principal:
-    raise TokenInvalid("not implemented yet")
+    claims = unverified_claims(token)
+    repository = IdentityRepository(session)
+    issuer = claims.get("iss")
+    if issuer == ISSUER:
+        access = TokenIssuer(container.keys, container.settings.security).verify_access(token)
+        row = await repository.active_session_user(
+            access.user_id, access.organization_id, access.session_id
+        )
+        if row is None:
+            raise TokenInvalid(
+                "This session has ended (signed out, revoked, or the account was disabled): "
+                "sign in again."
+            )
+        return principal_for(row[0], row[1], session_id=access.session_id)
+    external = issuer_for(container.settings.oidc_issuers, issuer)
+    if external is None:
+        raise TokenInvalid(
+            "Tokens from this issuer are not accepted: sign in with POST /api/auth/login or "
+            "with a configured identity provider."
+        )
+    identity = await verify_external_token(external, token)
+    row = await repository.active_user_by_email_global(identity.email)
+    if row is None:
+        raise TokenInvalid(
+            "No active clinvault account matches this identity: ask your organization "
+            "administrator for an invitation."
+        )
+    return principal_for(row[0], row[1], auth_method="oidc")

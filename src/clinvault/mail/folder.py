@@ -22,12 +22,16 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
+import structlog
+
 from clinvault.mail.message import build_message, delivery_id, envelope_address
 from clinvault.mail.ports import MailDeliveryFailed, OutgoingMail
 from clinvault.timeutil import utcnow
 
 _CLAIMS_DIR = ".sent"
 _MESSAGE_NAME = re.compile(r"\d{8}T\d{12}Z-[0-9a-f]{32}\.eml")
+
+log = structlog.get_logger(__name__)
 
 
 class FolderMailer:
@@ -45,13 +49,19 @@ class FolderMailer:
 
     async def send(self, mail: OutgoingMail) -> None:
         now = utcnow()
-        data = build_message(mail, sender=self._sender, now=now).as_bytes()
+        message = build_message(mail, sender=self._sender, now=now)
         try:
-            await asyncio.to_thread(self._deliver, mail.idempotency_key, data, now)
+            written = await asyncio.to_thread(
+                self._deliver, mail.idempotency_key, message.as_bytes(), now
+            )
         except OSError as exc:
             raise MailDeliveryFailed(
                 f"could not write mail to {self._folder}: {exc.strerror or exc}"
             ) from exc
+        log.info(
+            "mail.folder.written" if written else "mail.folder.duplicate_skipped",
+            message_id=str(message["Message-ID"]),
+        )
 
     async def check(self) -> None:
         try:
@@ -61,15 +71,17 @@ class FolderMailer:
                 f"mail folder {self._folder} is not writable: {exc.strerror or exc}"
             ) from exc
 
-    def _deliver(self, idempotency_key: str, data: bytes, now: datetime) -> None:
+    def _deliver(self, idempotency_key: str, data: bytes, now: datetime) -> bool:
+        """Write the message unless its key was delivered already; return whether it wrote."""
         self._folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         ident = delivery_id(idempotency_key)
         name = f"{now.strftime('%Y%m%dT%H%M%S%fZ')}-{ident}.eml"
         if idempotency_key:
             name = self._claim(ident, name)
             if (self._folder / name).exists():
-                return
+                return False
         _write_atomically(self._folder / name, data)
+        return True
 
     def _claim(self, ident: str, name: str) -> str:
         """Record `name` as the file for `ident` unless a claim exists; return the claimed name."""

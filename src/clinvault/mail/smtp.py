@@ -17,12 +17,16 @@ import ssl
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 
+import structlog
+
 from clinvault.mail.message import build_message, envelope_address
 from clinvault.mail.ports import MailDeliveryFailed, OutgoingMail
 
 _ADDRESS = re.compile(r"[^\s<>@\"']+@[^\s<>\"']+")
 _MAX_REPLY_CHARS = 200
 _OK = 250
+
+log = structlog.get_logger(__name__)
 
 
 def is_loopback_host(host: str) -> bool:
@@ -90,9 +94,22 @@ class SmtpMailer:
     async def send(self, mail: OutgoingMail) -> None:
         message = build_message(mail, sender=self._sender)
         recipients = [envelope_address(to) for to in mail.to]
-        await asyncio.to_thread(self._send, message, recipients)
+        try:
+            await asyncio.to_thread(self._send, message, recipients)
+        except MailDeliveryFailed as exc:
+            log.warning(
+                "mail.smtp.failed",
+                message_id=str(message["Message-ID"]),
+                retryable=exc.retryable,
+                smtp_code=exc.smtp_code,
+            )
+            raise
+        log.info(
+            "mail.smtp.delivered", message_id=str(message["Message-ID"]), recipients=len(recipients)
+        )
 
     async def check(self) -> None:
+        """Connect, secure and authenticate as a delivery would, then NOOP."""
         await asyncio.to_thread(self._check)
 
     def _send(self, message: EmailMessage, recipients: Sequence[str]) -> None:
@@ -170,14 +187,15 @@ def _delivery_failure(exc: BaseException, where: str) -> MailDeliveryFailed:
         refusals = exc.recipients
         codes = [code for code, _ in refusals.values()]
         return MailDeliveryFailed(
-            f"{where}: all {len(refusals)} recipients refused ({_summarize_refusals(refusals)})",
+            f"{where}: {'recipients' if len(refusals) > 1 else 'recipient'} refused "
+            f"({_summarize_refusals(refusals)})",
             retryable=bool(codes) and all(_transient(code) for code in codes),
             smtp_code=min(codes) if codes else None,
         )
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return MailDeliveryFailed(
             f"{where}: server does not support a required extension ({exc}); "
-            "check the TLS mode and credentials in the mail URL",
+            "check the TLS mode in CLINVAULT_MAIL_URL and whether the server takes credentials",
             retryable=False,
         )
     if isinstance(exc, smtplib.SMTPResponseException):
@@ -229,7 +247,7 @@ def _summarize_refusals(refusals: Mapping[str, tuple[int, bytes]]) -> str:
 
 
 def _redact(reply: str) -> str:
-    text = _ADDRESS.sub("<address>", " ".join(reply.split()))
+    text = _ADDRESS.sub("[address]", " ".join(reply.split()))
     if len(text) > _MAX_REPLY_CHARS:
         text = text[: _MAX_REPLY_CHARS - 3] + "..."
     return text

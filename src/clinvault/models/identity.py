@@ -81,6 +81,9 @@ class Invitation(IdMixin, CreatedMixin, Base):
     email: Mapped[str] = mapped_column(String(320))
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     token_hash: Mapped[str] = mapped_column(String(64))
+    # The link token is HMAC(token key of key_version, id + nonce): recomputable, never stored.
+    token_nonce: Mapped[str] = mapped_column(String(64))
+    token_key_version: Mapped[int] = mapped_column(Integer)
     invited_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

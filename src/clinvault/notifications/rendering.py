@@ -90,6 +90,8 @@ class MailRenderer:
         **context: object,
     ) -> OutgoingMail:
         """Render a template into a message ready for Mailer.send."""
+        if isinstance(to, str):
+            raise TypeError("to must be a sequence of addresses, not one string")
         subject, text, html = self.render(template, **context)
         return OutgoingMail(
             to=tuple(to), subject=subject, text=text, html=html, idempotency_key=idempotency_key

@@ -32,9 +32,9 @@ class StorageError(Exception):
     pass
 
 
-class ObjectMissing(StorageError):
+class ObjectMissing(StorageError):  # noqa: N818 - <Thing><Problem> naming
     pass
 
 
-class KeyRejected(StorageError):
+class KeyRejected(StorageError):  # noqa: N818 - <Thing><Problem> naming
     """The key is empty, absolute, or escapes the storage root."""

@@ -1,5 +1,19 @@
+"""The portal: server-rendered pages at `/`, static files at `/static`."""
+
+from __future__ import annotations
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from clinvault.web import errors
+from clinvault.web.pages import account, invitations, signin
+from clinvault.web.render import STATIC
 
 
 def mount_portal(app: FastAPI) -> None:
-    return None
+    """Serve the portal pages and their static files; HTML error pages for portal paths."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(signin.router)
+    app.include_router(account.router)
+    app.include_router(invitations.router)
+    errors.install(app)

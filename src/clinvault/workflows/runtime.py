@@ -1,9 +1,30 @@
-"""DBOS, launched with the app: the durable-workflow runtime.
+"""DBOS, launched with the app or a worker: the durable-workflow runtime.
 
 Workflow and step functions are module-level (DBOS registers them by name at
 import); they reach adapters through `container()`, set once at launch.
-Every process that launches DBOS with the same system database is a worker:
-pending workflows of a killed process are recovered on the next launch.
+
+Where the state lives: see `clinvault.workflows.sysdb` (SQLite file beside the
+application database; on PostgreSQL the application database, schema `dbos`).
+
+Who runs what: every process that launches the runtime against the same system
+database is a worker. Each holds its own executor id for as long as it runs
+(`clinvault.workflows.executors`): "local" by default, so a restarted `serve`
+takes back "local" and DBOS resumes the workflows it left PENDING; extra
+processes take "local-2", "local-3", ... or an id given on the command line.
+Work left by a process whose id nobody takes again is adopted by the others
+(`clinvault.workflows.recovery`).
+
+Recovery only replays a workflow under the same application version it started
+with. The version is `WORKFLOW_VERSION`, not DBOS's default hash of the workflow
+sources, so that a release does not strand workflows that wait for days (a
+credential review waiting for its reviewer). Bump it when a change would replay
+an in-flight workflow differently (steps added, removed or reordered) and no
+`DBOS.patch()` guards the change; workflows of the old version then finish only
+on processes still running the old code.
+
+Launch from inside the running event loop (FastAPI lifespan, the worker's
+main coroutine): DBOS then runs recovered and dequeued async workflows on that
+loop, the one the container's database engine belongs to.
 """
 
 from __future__ import annotations
@@ -15,15 +36,22 @@ import structlog
 from dbos import DBOS, DBOSConfig
 
 from clinvault.bootstrap import Container
+from clinvault.config import Settings
+from clinvault.workflows import executors, sysdb
+from clinvault.workflows.executors import ExecutorLease
+from clinvault.workflows.recovery import OrphanSweeper
 
 log = structlog.get_logger(__name__)
 
-# Modules that define workflows; imported before launch so DBOS knows them.
 WORKFLOW_MODULES = ("clinvault.identity.workflows",)
+WORKFLOW_VERSION = "clinvault-workflows-1"
+APP_NAME = "clinvault"
+POSTGRES_POOL_SIZE = 10
 
 _lock = threading.Lock()
 _container: Container | None = None
-_launched = False
+_lease: ExecutorLease | None = None
+_sweeper: OrphanSweeper | None = None
 
 
 def container() -> Container:
@@ -32,44 +60,77 @@ def container() -> Container:
     return _container
 
 
-def dbos_config(settings_container: Container, executor_id: str | None = None) -> DBOSConfig:
-    settings = settings_container.settings
+def executor_id() -> str:
+    if _lease is None:
+        raise RuntimeError("workflow runtime not started")
+    return _lease.executor_id
+
+
+def dbos_config(settings: Settings, executor_id: str) -> DBOSConfig:
     config: DBOSConfig = {
-        "name": "clinvault",
-        "system_database_url": settings.workflow_database_url,
+        "name": APP_NAME,
+        "system_database_url": sysdb.system_database_url(settings),
+        "executor_id": executor_id,
+        "application_version": WORKFLOW_VERSION,
         "log_level": "WARNING",
         "run_migrations": True,
     }
-    if executor_id:
-        config["executor_id"] = executor_id
+    if not settings.is_sqlite:
+        config["dbos_system_schema"] = sysdb.SYSTEM_SCHEMA
+        config["sys_db_pool_size"] = POSTGRES_POOL_SIZE
     return config
 
 
 def start(app_container: Container, *, executor_id: str | None = None) -> None:
-    """Register workflows, launch DBOS, recover this executor's pending work."""
-    global _container, _launched
+    """Register workflows, lease an executor id, launch DBOS (recovering that id's work).
+
+    Raises `executors.ExecutorIdInUse` when `executor_id` is held by another
+    running process, `executors.ExecutorIdInvalid` when it is malformed.
+    """
+    global _container, _lease, _sweeper
     with _lock:
         _container = app_container
-        if _launched:
+        if _lease is not None:
             return
         for module in WORKFLOW_MODULES:
             importlib.import_module(module)
-        if app_container.settings.is_sqlite:
-            app_container.settings.home.joinpath("data").mkdir(parents=True, exist_ok=True)
-        DBOS(config=dbos_config(app_container, executor_id))
-        DBOS.launch()
-        _launched = True
-        log.info("workflows.runtime.started", executor_id=executor_id or "local")
-
-
-def stop() -> None:
-    global _container, _launched
-    with _lock:
-        if _launched:
+        settings = app_container.settings
+        sysdb.prepare(settings)
+        lease = executors.claim(settings, executor_id)
+        try:
+            DBOS(config=dbos_config(settings, lease.executor_id))
+            DBOS.launch()
+        except BaseException:
             DBOS.destroy(destroy_registry=False)
-            _launched = False
+            lease.release()
+            _container = None
+            raise
+        _lease = lease
+        _sweeper = OrphanSweeper(settings, lease.executor_id)
+        _sweeper.start()
+        log.info("workflows.runtime.started", executor_id=lease.executor_id)
+
+
+def stop(*, grace_seconds: int = 0) -> None:
+    """Shut DBOS down, waiting up to `grace_seconds` for running workflows.
+
+    Workflows still running afterwards stay PENDING under this executor id and
+    resume when it is taken again (or are adopted by another process). Call it
+    off the event loop when `grace_seconds` > 0, so that async workflows on the
+    loop can finish meanwhile.
+    """
+    global _container, _lease, _sweeper
+    with _lock:
+        if _sweeper is not None:
+            _sweeper.stop()
+            _sweeper = None
+        if _lease is not None:
+            DBOS.destroy(destroy_registry=False, workflow_completion_timeout_sec=grace_seconds)
+            _lease.release()
+            log.info("workflows.runtime.stopped", executor_id=_lease.executor_id)
+            _lease = None
         _container = None
 
 
 def is_running() -> bool:
-    return _launched
+    return _lease is not None

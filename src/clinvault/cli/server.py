@@ -1,0 +1,84 @@
+"""`serve`, `worker` and `migrate`: the long-running processes and the schema."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from clinvault import migrate as migrations
+from clinvault.cli.common import load_settings, open_container, reported_errors
+from clinvault.config import Settings
+from clinvault.workflows.executors import check_executor_id
+from clinvault.workflows.worker import DEFAULT_GRACE_SECONDS, run_worker
+
+APP_FACTORY = "clinvault.main:create_app"
+GRACEFUL_SHUTDOWN_SECONDS = 20
+
+
+def _check_configuration(settings: Settings) -> None:
+    """Fail fast, in one line, on what every process would otherwise fail on later."""
+    container = open_container(settings)
+    asyncio.run(container.close())
+
+
+def migrate() -> None:
+    """Bring the database schema up to date (safe to run on every deploy)."""
+    settings = load_settings()
+    with reported_errors():
+        _check_configuration(settings)
+        migrations.upgrade(settings)
+    typer.echo("database schema is up to date")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Processes; each also runs workflows.")
+    ] = 1,
+    run_migrations: Annotated[
+        bool, typer.Option("--migrate/--no-migrate", help="Migrate the schema first.")
+    ] = True,
+) -> None:
+    """Run the API, the portal and the in-process workflow runtime."""
+    settings = load_settings()
+    with reported_errors():
+        _check_configuration(settings)
+        if run_migrations:
+            migrations.upgrade(settings)
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+
+
+def worker(
+    executor_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Executor id to hold (default: the first free of local, local-2, ...). "
+            "A restarted worker given its previous id resumes that id's pending workflows.",
+        ),
+    ] = None,
+    grace: Annotated[
+        int,
+        typer.Option(min=0, help="Seconds running workflows get to finish on SIGTERM."),
+    ] = DEFAULT_GRACE_SECONDS,
+) -> None:
+    """Run durable workflows only, until SIGTERM or SIGINT."""
+    settings = load_settings()
+    with reported_errors():
+        if executor_id is not None:
+            check_executor_id(executor_id)
+        run_worker(settings, executor_id=executor_id, grace_seconds=grace)

@@ -1,0 +1,130 @@
+"""Checks shared by every step that proves who someone is: lockout, state, second factor.
+
+A failed attempt must be remembered although the request fails: the failure
+count is written in a transaction of its own, because the request's
+transaction rolls back with the error it answers. Every check therefore reads
+before it writes, so that this separate write never waits behind a lock the
+request itself holds (SQLite has one writer at a time).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinvault import context
+from clinvault.bootstrap import Container
+from clinvault.errors import (
+    AccountDisabled,
+    AccountLocked,
+    MfaInvalid,
+    MfaStateConflict,
+    UserNotFound,
+)
+from clinvault.identity import mfa, policies
+from clinvault.identity.policies import require
+from clinvault.identity.principal import Principal
+from clinvault.identity.repository import IdentityRepository
+from clinvault.models.identity import Organization, User
+
+log = structlog.get_logger(__name__)
+
+CREDENTIALS_DETAIL = "Wrong email or password: check both and try again."
+MFA_INVALID_DETAIL = (
+    "The code is not valid: enter the current 6-digit code from your authenticator app, "
+    "or one of your recovery codes."
+)
+MFA_REPLAYED_DETAIL = "This code was already used: wait for the next code from your app."
+
+
+class SignInGuard:
+    def __init__(self, session: AsyncSession, container: Container) -> None:
+        self.container = container
+        self.policy = container.settings.security
+        self.repository = IdentityRepository(session)
+
+    async def own_account(self, principal: Principal) -> tuple[User, str]:
+        """The principal's own user row and organization name."""
+        require(
+            policies.can_use_own_account(principal, principal.user_id),
+            "You can only manage your own account here.",
+        )
+        context.describe_resource("user", principal.user_id)
+        found = await self.repository.user(principal.user_id, tenant=principal.organization_id)
+        if found is None:
+            raise UserNotFound("Your account no longer exists: sign in again.")
+        return found
+
+    def refuse_if_locked(self, user: User, now: datetime) -> None:
+        if user.locked_until is None or user.locked_until <= now:
+            return
+        seconds = max(1, math.ceil((user.locked_until - now).total_seconds()))
+        context.note_detail("account_locked")
+        raise AccountLocked(
+            "Too many failed sign-in attempts: this account is locked until "
+            f"{user.locked_until:%Y-%m-%d %H:%M:%S} UTC. Try again in {seconds} seconds.",
+            headers={"Retry-After": str(seconds)},
+        )
+
+    def refuse_if_disabled(self, user: User, organization: Organization) -> None:
+        if not organization.is_active:
+            context.note_detail("organization_inactive")
+            raise AccountDisabled(
+                "Your organization's access is suspended: contact your organization."
+            )
+        if not user.is_active:
+            context.note_detail("account_disabled")
+            raise AccountDisabled(
+                "This account is disabled: contact your organization's administrator."
+            )
+
+    async def check_second_factor(self, user: User, code: str, now: datetime) -> None:
+        """Accept a current TOTP code or an unused recovery code; count a failure."""
+        if user.mfa_secret is None:
+            raise MfaStateConflict("Two-factor authentication is not set up for this account.")
+        if mfa.is_totp_shaped(code):
+            check = mfa.check_totp(user.mfa_secret, code, now=now, last_step=user.mfa_last_step)
+            if check.step is not None:
+                if not await self.repository.claim_totp_step(user.id, check.step):
+                    raise MfaInvalid(MFA_REPLAYED_DETAIL)
+                return
+            reason = "mfa_replayed" if check.replayed else "mfa_invalid"
+            detail = MFA_REPLAYED_DETAIL if check.replayed else MFA_INVALID_DETAIL
+        else:
+            code_hash = mfa.recovery_code_hash(code)
+            if await self.repository.recovery_code_available(user.id, code_hash):
+                if not await self.repository.use_recovery_code(user.id, code_hash, now=now):
+                    raise MfaInvalid(MFA_INVALID_DETAIL)
+                context.note_detail("recovery_code_used")
+                return
+            reason, detail = "recovery_code_invalid", MFA_INVALID_DETAIL
+        await self.record_failure(user, now, reason)
+        raise MfaInvalid(detail)
+
+    async def record_failure(self, user: User, now: datetime, reason: str) -> None:
+        """Count a failed attempt (committed now); lock the account at the threshold."""
+        context.note_detail(reason)
+        policy = self.policy
+        user_id = user.id
+
+        async def write(repository: IdentityRepository) -> None:
+            locked_until = await repository.record_login_failure(
+                user_id,
+                now=now,
+                threshold=policy.lockout_threshold,
+                base=policy.lockout_base_seconds,
+                cap=policy.lockout_max_seconds,
+            )
+            if locked_until is not None:
+                log.warning("identity.login.locked", user_id=str(user_id))
+
+        await self.apart(write)
+
+    async def apart(self, write: Callable[[IdentityRepository], Awaitable[None]]) -> None:
+        """Commit `write` on its own, independent of the request's transaction."""
+        async with self.container.db.unit_of_work() as session:
+            await write(IdentityRepository(session))

@@ -1,0 +1,151 @@
+"""Request and response bodies of the identity API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from clinvault.identity.principal import Role
+
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Code = Annotated[str, Field(min_length=6, max_length=32)]
+Slug = Annotated[
+    str,
+    StringConstraints(
+        min_length=2, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+    ),
+]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginRequest(Request):
+    username: Annotated[str, Field(min_length=1, max_length=320)]
+    password: Password
+    totp_code: Code | None = None
+
+
+class MfaLoginRequest(Request):
+    mfa_token: Annotated[str, Field(min_length=1, max_length=4096)]
+    code: Code
+
+
+class RefreshRequest(Request):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class LogoutRequest(Request):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+
+
+class UserRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    display_name: str
+    organization_id: uuid.UUID
+    organization_name: str | None = None
+    roles: list[str]
+    mfa_enabled: bool
+    is_active: bool
+    created_at: datetime
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    user: UserRead
+
+
+class MfaEnrollment(BaseModel):
+    secret: str
+    otpauth_uri: str
+    qr_svg: str = Field(description="The otpauth URI as a QR code: an SVG data: URI.")
+
+
+class MfaVerifyRequest(Request):
+    code: Code
+
+
+class MfaDisableRequest(Request):
+    password: Password
+    code: Code
+
+
+class RecoveryCodes(BaseModel):
+    recovery_codes: list[str] = Field(description="One-time codes, shown only this once.")
+
+
+class RegisterRequest(Request):
+    organization: Slug
+    email: EmailStr
+    password: Annotated[str, Field(max_length=1024)]
+    display_name: DisplayName
+    role: Annotated[str, Field(max_length=64)] | None = None
+
+
+class OrganizationCreate(Request):
+    name: DisplayName
+    slug: Slug
+    kind: Literal["provider", "pharmacy"]
+    allow_patient_registration: bool = False
+
+
+class OrganizationRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    slug: str
+    kind: str
+    allow_patient_registration: bool
+    is_active: bool
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserRead]
+    total: int
+    limit: int
+    offset: int
+
+
+class UserUpdate(Request):
+    display_name: DisplayName | None = None
+    roles: Annotated[list[Role], Field(min_length=1, max_length=len(Role))] | None = None
+    is_active: bool | None = None
+
+
+class RoleRead(BaseModel):
+    name: str
+    description: str
+
+
+class InvitationCreate(Request):
+    email: EmailStr
+    roles: Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
+
+
+class InvitationRead(BaseModel):
+    id: uuid.UUID
+    email: str
+    roles: list[str]
+    expires_at: datetime
+
+
+class InvitationPreview(BaseModel):
+    organization_name: str
+    email: str
+    roles: list[str]
+    expires_at: datetime
+
+
+class InvitationAccept(Request):
+    token: Annotated[str, Field(min_length=1, max_length=128)]
+    password: Annotated[str, Field(max_length=1024)]
+    display_name: DisplayName

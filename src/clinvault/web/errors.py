@@ -1,0 +1,115 @@
+"""HTML error pages for portal requests; the API keeps problem+json.
+
+`install(app)` wraps the handlers already registered (problems.py) for the
+exception classes below: a portal request gets a page, anything else is
+passed to the previous handler unchanged. Handlers run after the request's
+transaction rolled back, so a failed page changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from clinvault import context
+from clinvault.errors import AppError, AuthenticationRequired, CsrfFailed
+from clinvault.web import cookies
+from clinvault.web.render import render
+from clinvault.web.routing import is_portal_request
+from clinvault.web.session import LoginRequired, here, safe_next
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+_TITLES = {
+    400: "The request could not be understood",
+    403: "You do not have access to this page",
+    404: "Page not found",
+    405: "This action is not available here",
+    410: "This link is no longer valid",
+    413: "The request is too large",
+}
+_DETAILS = {
+    400: "Go back, check what you entered and try again.",
+    403: "Your account does not have permission to open this page.",
+    404: "Check the address, or use the navigation to find what you need.",
+    405: "Go back and use the buttons on the page.",
+}
+
+
+def error_page(request: Request, status_code: int, title: str, detail: str) -> Response:
+    cookies.discard_queued(request)
+    return render(
+        request,
+        "error.html",
+        {"status_code": status_code, "title": title, "detail": detail},
+        status_code=status_code,
+    )
+
+
+def login_redirect(request: Request, next_path: str | None, *, clear: bool = True) -> Response:
+    """303 to the sign-in page, remembering a relative `next`, and drop stale cookies."""
+    cookies.discard_queued(request)
+    target = "/login"
+    destination = safe_next(next_path)
+    if destination != "/":
+        target += "?" + urlencode({"next": destination})
+    context.note_status(303)
+    response = RedirectResponse(target, status_code=303)
+    rules = cookies.policy(request)
+    if clear and (rules.read(request, cookies.ACCESS) or rules.read(request, cookies.REFRESH)):
+        for change in cookies.session_clearers(rules):
+            change(response)
+    return response
+
+
+async def _on_login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return login_redirect(request, exc.next_path, clear=exc.clear_cookies)
+
+
+async def _on_app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    if isinstance(exc, AuthenticationRequired):
+        return login_redirect(request, here(request) if request.method == "GET" else None)
+    if isinstance(exc, CsrfFailed):
+        return error_page(request, 403, "This form could not be verified", exc.detail)
+    return error_page(request, exc.status, _TITLES.get(exc.status, exc.title), exc.detail)
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    title = _TITLES.get(status, "Something went wrong")
+    detail = _DETAILS.get(status, "Go back and try again.")
+    return error_page(request, status, title, detail)
+
+
+async def _on_validation(request: Request, exc: Exception) -> Response:
+    return error_page(request, 400, _TITLES[400], _DETAILS[400])
+
+
+def _portal_first(portal: Handler, previous: Handler | None) -> Handler:
+    async def handle(request: Request, exc: Exception) -> Response:
+        if previous is None or is_portal_request(request):
+            return await portal(request, exc)
+        return await previous(request, exc)
+
+    return handle
+
+
+def install(app: FastAPI) -> None:
+    """Route portal errors to HTML pages, keeping any existing handler for the rest."""
+    handlers: list[tuple[type[Exception], Handler]] = [
+        (AppError, _on_app_error),
+        (StarletteHTTPException, _on_http),
+        (RequestValidationError, _on_validation),
+    ]
+    for exc_class, portal in handlers:
+        previous = app.exception_handlers.get(exc_class)
+        app.add_exception_handler(exc_class, _portal_first(portal, previous))
+    app.add_exception_handler(LoginRequired, _on_login_required)

@@ -1,0 +1,74 @@
+"""Navigation by role: one table, extended as features add pages.
+
+`ROLE_ENTRIES` maps each role to the pages it may open; `LEADING` and
+`TRAILING` are shown to everyone signed in. A feature that adds a page adds
+its entry to the roles allowed to use it; an entry appears once even when
+several of the user's roles grant it. Only pages that exist are listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from clinvault.identity.principal import Role
+
+
+@dataclass(frozen=True, slots=True)
+class NavEntry:
+    label: str
+    route: str
+    # Other route names under this entry, so it stays highlighted on sub-pages.
+    also: tuple[str, ...] = ()
+
+    def matches(self, route_name: str | None) -> bool:
+        return route_name is not None and (route_name == self.route or route_name in self.also)
+
+
+HOME = NavEntry("Home", "portal.home")
+PROFILE = NavEntry("Profile", "portal.profile", also=("portal.mfa.enroll", "portal.mfa.verify"))
+INVITE_USER = NavEntry("Invite user", "portal.invite", also=("portal.invite.submit",))
+
+LEADING: tuple[NavEntry, ...] = (HOME,)
+TRAILING: tuple[NavEntry, ...] = (PROFILE,)
+
+ROLE_ENTRIES: Mapping[Role, tuple[NavEntry, ...]] = {
+    Role.ADMIN: (),
+    Role.ORG_ADMIN: (INVITE_USER,),
+    Role.DOCTOR: (),
+    Role.NURSE: (),
+    Role.CLERK: (),
+    Role.CREDENTIALING_REVIEWER: (),
+    Role.PHARMACIST: (),
+    Role.PATIENT: (),
+}
+
+
+def entries_for(roles: Iterable[Role]) -> list[NavEntry]:
+    """The navigation of a user holding `roles`, in a stable order."""
+    held = set(roles)
+    entries: list[NavEntry] = list(LEADING)
+    for role in Role:  # declaration order keeps the menu stable across users
+        if role in held:
+            entries.extend(e for e in ROLE_ENTRIES.get(role, ()) if e not in entries)
+    entries.extend(e for e in TRAILING if e not in entries)
+    return entries
+
+
+ROLE_LABELS: Mapping[Role, str] = {
+    Role.ADMIN: "Platform administrator",
+    Role.ORG_ADMIN: "Organization administrator",
+    Role.DOCTOR: "Doctor",
+    Role.NURSE: "Nurse",
+    Role.CLERK: "Clerk",
+    Role.CREDENTIALING_REVIEWER: "Credentialing reviewer",
+    Role.PHARMACIST: "Pharmacist",
+    Role.PATIENT: "Patient",
+}
+
+
+def role_label(role: str) -> str:
+    try:
+        return ROLE_LABELS[Role(role)]
+    except ValueError:
+        return role
