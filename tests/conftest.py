@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -24,7 +24,9 @@ from clinvault.main import create_app
 from clinvault.migrate import upgrade_async
 from clinvault.models import Base
 
-PG_ADMIN_DSN = os.environ.get("CLINVAULT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_DSN = os.environ.get(
+    "CLINVAULT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 REQUIRE_SERVICES = os.environ.get("CLINVAULT_REQUIRE_SERVICES") == "1"
 
 
@@ -115,10 +117,11 @@ def container(app: FastAPI) -> Container:
 @pytest.fixture(autouse=True)
 async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """Every test that uses the app starts from empty tables and no checkpoints."""
+    uses_app = "app" in request.fixturenames
+    built: Container | None = request.getfixturevalue("container") if uses_app else None
     yield
-    if "app" not in request.fixturenames:
+    if built is None:
         return
-    built: Container = request.getfixturevalue("container")
     async with built.db.unit_of_work() as session:
         for table in reversed(Base.metadata.sorted_tables):
             await session.execute(delete(table))
@@ -135,10 +138,9 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def fresh_container(tmp_path: Path) -> Iterator[Container]:
+def fresh_container(tmp_path: Path) -> Container:
     """A container on its own SQLite home, for tests that need isolation."""
-    built = build_container(make_settings(tmp_path))
-    yield built
+    return build_container(make_settings(tmp_path))
 
 
 __all__ = ["backend", "build_container", "make_settings", "service_missing"]

@@ -32,7 +32,7 @@ def reference(length: int = 10) -> str:
 
 def normalize_reference(text: str) -> str:
     cleaned = text.strip().upper().replace("-", "").replace(" ", "")
-    return cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    return cleaned.translate(str.maketrans("OIL", "011"))
 
 
 def reference_is_valid(text: str) -> bool:

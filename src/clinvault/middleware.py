@@ -94,9 +94,13 @@ def _problem(status: int, code: str, title: str, detail: str, request_id: str, p
 
 
 class RequestPipeline:
-    def __init__(self, app: ASGIApp, container: Container, *, body_limit_overrides: Iterable[
-        tuple[str, int]
-    ] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        container: Container,
+        *,
+        body_limit_overrides: Iterable[tuple[str, int]] = (),
+    ) -> None:
         self.app = app
         self.container = container
         self.body_limit = container.settings.security.max_json_body_bytes
@@ -129,9 +133,28 @@ class RequestPipeline:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         status_holder = [500]
         started = [False]
-        extra_headers = [(b"x-request-id", request_id.encode()), *_security_headers(path, self.https)]
+        extra_headers = [
+            (b"x-request-id", request_id.encode()),
+            *_security_headers(path, self.https),
+        ]
+
+        limit = self._limit_for(path)
+        received = [0]
+        overflowed = [False]
+        too_large = f"The body exceeds {limit} bytes: send a smaller request."
 
         async def send_wrapper(message: Message) -> None:
+            if overflowed[0] and not started[0]:
+                # Whatever the app made of a cut-off body (frameworks wrap the
+                # reader's error in a 400), the client's problem is its size.
+                started[0] = True
+                status_holder[0] = 413
+                await self._reply(
+                    send, 413, "body_too_large", "The request body is too large", too_large, ctx
+                )
+                return
+            if overflowed[0]:
+                return
             if message["type"] == "http.response.start":
                 started[0] = True
                 status_holder[0] = message["status"]
@@ -143,33 +166,40 @@ class RequestPipeline:
                 message = {**message, "headers": headers}
             await send(message)
 
-        limit = self._limit_for(path)
-        received = [0]
-
         async def receive_limited() -> Message:
             message = await receive()
             if message["type"] == "http.request":
                 received[0] += len(message.get("body", b""))
                 if received[0] > limit:
-                    raise BodyTooLarge(
-                        f"The body exceeds {limit} bytes: send a smaller request."
-                    )
+                    overflowed[0] = True
+                    raise BodyTooLarge(too_large)
             return message
 
         try:
             declared = _header(scope, b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
                 await self._reply(
-                    send_wrapper, 413, "body_too_large", "The request body is too large",
-                    f"The body exceeds {limit} bytes: send a smaller request.", ctx,
+                    send_wrapper,
+                    413,
+                    "body_too_large",
+                    "The request body is too large",
+                    too_large,
+                    ctx,
                 )
             else:
                 await self.app(scope, receive_limited, send_wrapper)
+        except BodyTooLarge:
+            overflowed[0] = True
+            if not started[0]:
+                await send_wrapper({"type": "http.response.start", "status": 413})
         except Exception:
             log.exception("http.unhandled_error", path=path)
             if not started[0]:
                 await self._reply(
-                    send_wrapper, 500, "internal_error", "Internal error",
+                    send_wrapper,
+                    500,
+                    "internal_error",
+                    "Internal error",
                     "The server failed to handle the request; it was logged. Try again later.",
                     ctx,
                 )
@@ -186,7 +216,12 @@ class RequestPipeline:
                 context.reset(token)
 
     async def _reply(
-        self, send: Send, status: int, code: str, title: str, detail: str,
+        self,
+        send: Send,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
         ctx: context.RequestContext,
     ) -> None:
         body = _problem(status, code, title, detail, ctx.request_id, ctx.path)

@@ -154,6 +154,7 @@ async def chain_pending(db: Database, key: bytes, sink: CheckpointFile) -> int:
                     "audit.chain.truncated",
                     chain_head=position,
                     checkpoint_chain_seq=newest.chain_seq,
+                    checkpoint_file=str(sink.path),
                 )
                 return linked
             pending = await repository.unchained_events(session, limit=BATCH)

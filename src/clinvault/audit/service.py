@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clinvault.audit.repository import AuditRepository
 from clinvault.audit.schemas import AuditEventPage, AuditEventRead, AuditFilters
 from clinvault.context import describe_resource
-from clinvault.errors import PermissionDenied
+from clinvault.errors import NotFound, PermissionDenied
 from clinvault.identity.principal import Principal, Role
 
 if TYPE_CHECKING:
@@ -24,17 +24,14 @@ def audit_read_scope(principal: Principal, requested: uuid.UUID | None) -> uuid.
     """The organization whose events the principal may list; None means every one.
 
     Platform administrators read every organization's events and may narrow
-    to one; organization administrators read their own organization's only.
-    Everyone else is refused.
+    to one; organization administrators read their own organization's only,
+    and another organization is unknown to them (404). Everyone else is refused.
     """
     if principal.is_platform_admin:
         return requested
     if principal.has(Role.ORG_ADMIN):
         if requested is not None and requested != principal.organization_id:
-            raise PermissionDenied(
-                "Organization administrators read their own organization's audit log only: "
-                "omit organization_id or pass your own."
-            )
+            raise NotFound("No organization with this id: check organization_id, or omit it.")
         return principal.organization_id
     raise PermissionDenied(
         "Reading the audit log requires the org_admin role (or platform administrator)."

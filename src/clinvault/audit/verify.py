@@ -55,12 +55,16 @@ class VerifyReport:
     def summary(self) -> str:
         if self.first_problem is None:
             return (
-                f"audit chain intact: {self.events_checked} events and "
-                f"{self.checkpoints_checked} checkpoints verified"
+                f"audit chain intact: {_count(self.events_checked, 'event')} and "
+                f"{_count(self.checkpoints_checked, 'checkpoint')} verified"
             )
         more = self.problem_count - 1
-        tail = f" ({more} further problem{'s' if more != 1 else ''})" if more > 0 else ""
+        tail = f" ({_count(more, 'further problem')})" if more > 0 else ""
         return f"audit chain BROKEN: {self.first_problem.message}{tail}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _name(event: AuditEvent) -> str:

@@ -13,7 +13,7 @@ from clinvault.cli.common import (
     EXIT_USAGE,
     CommandFailed,
     audited,
-    describe_settings_error,
+    fail,
     run_with_container,
 )
 from clinvault.cli.lookups import organization_by_slug
@@ -25,6 +25,11 @@ from clinvault.models.identity import Organization
 
 PLATFORM_SLUG = "platform"
 PLATFORM_NAME = "Platform operators"
+FIELD_HINTS = {
+    "slug": "--slug: use 2-63 lowercase letters, digits and '-', starting and ending with a "
+    "letter or digit",
+    "name": "--name: give 1-200 characters",
+}
 
 orgs_app = typer.Typer(help="Organizations (tenants).", no_args_is_help=True)
 users_app = typer.Typer(help="User accounts.", no_args_is_help=True)
@@ -46,7 +51,11 @@ def _validated_organization(
             allow_patient_registration=allow_patient_registration,
         )
     except ValidationError as error:
-        raise CommandFailed(describe_settings_error(error).replace("CLINVAULT_", "--"), EXIT_USAGE)
+        problems = [
+            FIELD_HINTS.get(str(item["loc"][0]), f"--{item['loc'][0]}: {item['msg']}")
+            for item in error.errors()
+        ]
+        fail("; ".join(problems), EXIT_USAGE)
 
 
 @orgs_app.command("create")

@@ -26,7 +26,8 @@ def _instant(option: str, value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; {INSTANT_HELP}", param_hint=option)
+        message = f"{value!r} is not a date; {INSTANT_HELP}"
+        raise typer.BadParameter(message, param_hint=option) from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise typer.BadParameter(f"no time zone in {value!r}; {INSTANT_HELP}", param_hint=option)
     return parsed

@@ -25,18 +25,16 @@ from clinvault.context import RequestContext
 from clinvault.crypto.errors import KeyringError
 from clinvault.errors import AppError
 from clinvault.ids import uuid7
-from clinvault.workflows.executors import ExecutorIdError
-from clinvault.workflows.worker import WorkflowsDisabled
 
 T = TypeVar("T")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-CONFIG_ERRORS = (ValidationError, KeyringError, ExecutorIdError, WorkflowsDisabled)
+CONFIG_ERRORS = (ValidationError, KeyringError)
 SERVICE_ERRORS = (OperationalError, DBAPIError, ConnectionError, socket.gaierror, TimeoutError)
 
 
-class CommandFailed(Exception):  # noqa: N818 - <Thing><Problem> naming
+class CommandFailed(Exception):
     """The command could not do what was asked; the message says why and what to do."""
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILED) -> None:

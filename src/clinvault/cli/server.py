@@ -1,4 +1,8 @@
-"""`serve`, `worker` and `migrate`: the long-running processes and the schema."""
+"""`serve`, `worker` and `migrate`: the long-running processes and the schema.
+
+Alembic, uvicorn and DBOS are imported by the command that needs them, so that
+the other commands start quickly.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,20 @@ import asyncio
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from clinvault import migrate as migrations
-from clinvault.cli.common import load_settings, open_container, reported_errors
+from clinvault.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    fail,
+    load_settings,
+    open_container,
+    reported_errors,
+)
 from clinvault.config import Settings
-from clinvault.workflows.executors import check_executor_id
-from clinvault.workflows.worker import DEFAULT_GRACE_SECONDS, run_worker
 
 APP_FACTORY = "clinvault.main:create_app"
 GRACEFUL_SHUTDOWN_SECONDS = 20
+DEFAULT_GRACE_SECONDS = 20
 
 
 def _check_configuration(settings: Settings) -> None:
@@ -24,12 +32,18 @@ def _check_configuration(settings: Settings) -> None:
     asyncio.run(container.close())
 
 
+def _upgrade(settings: Settings) -> None:
+    from clinvault.migrate import upgrade
+
+    upgrade(settings)
+
+
 def migrate() -> None:
     """Bring the database schema up to date (safe to run on every deploy)."""
     settings = load_settings()
     with reported_errors():
         _check_configuration(settings)
-        migrations.upgrade(settings)
+        _upgrade(settings)
     typer.echo("database schema is up to date")
 
 
@@ -44,11 +58,13 @@ def serve(
     ] = True,
 ) -> None:
     """Run the API, the portal and the in-process workflow runtime."""
+    import uvicorn
+
     settings = load_settings()
     with reported_errors():
         _check_configuration(settings)
         if run_migrations:
-            migrations.upgrade(settings)
+            _upgrade(settings)
     uvicorn.run(
         APP_FACTORY,
         factory=True,
@@ -77,8 +93,16 @@ def worker(
     ] = DEFAULT_GRACE_SECONDS,
 ) -> None:
     """Run durable workflows only, until SIGTERM or SIGINT."""
+    from clinvault.workflows.executors import ExecutorIdInUse, ExecutorIdInvalid, check_executor_id
+    from clinvault.workflows.worker import WorkflowsDisabled, run_worker
+
     settings = load_settings()
     with reported_errors():
-        if executor_id is not None:
-            check_executor_id(executor_id)
-        run_worker(settings, executor_id=executor_id, grace_seconds=grace)
+        try:
+            if executor_id is not None:
+                check_executor_id(executor_id)
+            run_worker(settings, executor_id=executor_id, grace_seconds=grace)
+        except (ExecutorIdInvalid, WorkflowsDisabled) as error:
+            fail(str(error), EXIT_USAGE)
+        except ExecutorIdInUse as error:
+            fail(str(error), EXIT_FAILED)

@@ -15,9 +15,9 @@ class KeyringError(CryptoError):
     """The keyring file is missing, unreadable, malformed or unsafe."""
 
 
-class KeyringPermissionsUnsafe(KeyringError):  # noqa: N818 - <Thing><Problem> naming
+class KeyringPermissionsUnsafe(KeyringError):
     """The keyring file can be read or written by other users."""
 
 
-class KeyVersionUnknown(KeyringError):  # noqa: N818 - <Thing><Problem> naming
+class KeyVersionUnknown(KeyringError):
     """A wrapped key or token names a key version the keyring does not hold."""

@@ -138,13 +138,12 @@ async def create_user(
         raise RoleNotAllowed("Give the account at least one role.")
     if Role.ADMIN in granted and organization.kind != PLATFORM_KIND:
         raise RoleNotAllowed("The admin role exists only in the platform organization.")
-    password_hash = None
     if password is not None:
         check_policy(password, min_length=settings.security.password_min_length)
-        password_hash = await hash_password(password)
     address = normalize_email(email)
     if await repository.email_taken_global(address):
         raise EmailUnavailable(EMAIL_UNAVAILABLE)
+    password_hash = None if password is None else await hash_password(password)
     user = User(
         organization_id=organization.id,
         email=address,

@@ -21,26 +21,26 @@ Slug = Annotated[
 ]
 
 
-class Request(BaseModel):
+class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class LoginRequest(Request):
+class LoginRequest(RequestBody):
     username: Annotated[str, Field(min_length=1, max_length=320)]
     password: Password
     totp_code: Code | None = None
 
 
-class MfaLoginRequest(Request):
+class MfaLoginRequest(RequestBody):
     mfa_token: Annotated[str, Field(min_length=1, max_length=4096)]
     code: Code
 
 
-class RefreshRequest(Request):
+class RefreshRequest(RequestBody):
     refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
 
 
-class LogoutRequest(Request):
+class LogoutRequest(RequestBody):
     refresh_token: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
 
@@ -70,11 +70,11 @@ class MfaEnrollment(BaseModel):
     qr_svg: str = Field(description="The otpauth URI as a QR code: an SVG data: URI.")
 
 
-class MfaVerifyRequest(Request):
+class MfaVerifyRequest(RequestBody):
     code: Code
 
 
-class MfaDisableRequest(Request):
+class MfaDisableRequest(RequestBody):
     password: Password
     code: Code
 
@@ -83,7 +83,7 @@ class RecoveryCodes(BaseModel):
     recovery_codes: list[str] = Field(description="One-time codes, shown only this once.")
 
 
-class RegisterRequest(Request):
+class RegisterRequest(RequestBody):
     organization: Slug
     email: EmailStr
     password: Annotated[str, Field(max_length=1024)]
@@ -91,7 +91,7 @@ class RegisterRequest(Request):
     role: Annotated[str, Field(max_length=64)] | None = None
 
 
-class OrganizationCreate(Request):
+class OrganizationCreate(RequestBody):
     name: DisplayName
     slug: Slug
     kind: Literal["provider", "pharmacy"]
@@ -115,7 +115,7 @@ class UserPage(BaseModel):
     offset: int
 
 
-class UserUpdate(Request):
+class UserUpdate(RequestBody):
     display_name: DisplayName | None = None
     roles: Annotated[list[Role], Field(min_length=1, max_length=len(Role))] | None = None
     is_active: bool | None = None
@@ -126,7 +126,7 @@ class RoleRead(BaseModel):
     description: str
 
 
-class InvitationCreate(Request):
+class InvitationCreate(RequestBody):
     email: EmailStr
     roles: Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
 
@@ -145,7 +145,7 @@ class InvitationPreview(BaseModel):
     expires_at: datetime
 
 
-class InvitationAccept(Request):
+class InvitationAccept(RequestBody):
     token: Annotated[str, Field(min_length=1, max_length=128)]
     password: Annotated[str, Field(max_length=1024)]
     display_name: DisplayName

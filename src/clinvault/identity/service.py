@@ -28,7 +28,7 @@ from clinvault.errors import (
 from clinvault.identity import policies
 from clinvault.identity.admin_service import create_user, normalize_email, user_read
 from clinvault.identity.guard import CREDENTIALS_DETAIL, SignInGuard
-from clinvault.identity.passwords import check_policy, dummy_verify, verify_password
+from clinvault.identity.passwords import dummy_verify, verify_password
 from clinvault.identity.policies import require
 from clinvault.identity.principal import Principal, Role
 from clinvault.identity.repository import IdentityRepository
@@ -173,7 +173,6 @@ class AuthService:
             raise RegistrationClosed(
                 "This organization does not accept self-registration: ask it for an invitation."
             )
-        check_policy(password, min_length=self.policy.password_min_length)
         user = await create_user(
             self.session,
             self.container.settings,

@@ -26,7 +26,7 @@ class Mailer(Protocol):
         ...
 
 
-class MailDeliveryFailed(Exception):  # noqa: N818 - <Thing><Problem> naming, DESIGN.md 5.2
+class MailDeliveryFailed(Exception):
     """The message was not delivered.
 
     `retryable` tells a workflow whether trying again later can help (a busy or

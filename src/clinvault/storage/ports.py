@@ -32,9 +32,9 @@ class StorageError(Exception):
     pass
 
 
-class ObjectMissing(StorageError):  # noqa: N818 - <Thing><Problem> naming
+class ObjectMissing(StorageError):
     pass
 
 
-class KeyRejected(StorageError):  # noqa: N818 - <Thing><Problem> naming
+class KeyRejected(StorageError):
     """The key is empty, absolute, or escapes the storage root."""

@@ -70,9 +70,7 @@ class CookiePolicy:
         secure = self.secure
 
         def apply(response: Response) -> None:
-            response.delete_cookie(
-                name, path="/", secure=secure, httponly=True, samesite=samesite
-            )
+            response.delete_cookie(name, path="/", secure=secure, httponly=True, samesite=samesite)
 
         return apply
 

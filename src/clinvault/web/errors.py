@@ -8,7 +8,9 @@ transaction rolled back, so a failed page changes nothing.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request, Response
@@ -24,6 +26,7 @@ from clinvault.web.routing import is_portal_request
 from clinvault.web.session import LoginRequired, here, safe_next
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
+AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 _TITLES = {
     400: "The request could not be understood",
@@ -93,11 +96,12 @@ async def _on_validation(request: Request, exc: Exception) -> Response:
     return error_page(request, 400, _TITLES[400], _DETAILS[400])
 
 
-def _portal_first(portal: Handler, previous: Handler | None) -> Handler:
+def _portal_first(portal: Handler, previous: AnyHandler | None) -> Handler:
     async def handle(request: Request, exc: Exception) -> Response:
         if previous is None or is_portal_request(request):
             return await portal(request, exc)
-        return await previous(request, exc)
+        answer = previous(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
 
     return handle
 

@@ -123,11 +123,4 @@ async def require_principal(
     return principal
 
 
-async def optional_principal(
-    request: Request, session: SessionDep, container: ContainerDep
-) -> Principal | None:
-    return await resolve(request, session, container)
-
-
 PortalPrincipal = Annotated[Principal, Depends(require_principal)]
-OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -55,11 +55,11 @@ class ExecutorIdError(Exception):
     pass
 
 
-class ExecutorIdInvalid(ExecutorIdError):  # noqa: N818 - <Thing><Problem> naming
+class ExecutorIdInvalid(ExecutorIdError):
     """The id is not a short name of letters, digits, '.', '_' and '-'."""
 
 
-class ExecutorIdInUse(ExecutorIdError):  # noqa: N818 - <Thing><Problem> naming
+class ExecutorIdInUse(ExecutorIdError):
     """Another running process holds the id."""
 
 

@@ -25,7 +25,7 @@ DEFAULT_GRACE_SECONDS = 20
 _SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-class WorkflowsDisabled(RuntimeError):  # noqa: N818 - <Thing><Problem> naming
+class WorkflowsDisabled(RuntimeError):
     """CLINVAULT_WORKFLOWS_ENABLED is false: there is nothing for a worker to run."""
 
 

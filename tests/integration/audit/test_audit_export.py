@@ -63,7 +63,7 @@ async def test_every_column_in_sequence_order(
     rows = parse(out.getvalue())
     assert [row["action"] for row in rows] == ["a.one", "b.one", "a.two", "a.three", "b.two"]
     assert all(list(row) == list(COLUMNS) for row in rows)
-    seqs = [row["seq"] for row in rows]
+    seqs = [int(str(row["seq"])) for row in rows]
     assert seqs == sorted(seqs)
     first = rows[0]
     assert first["organization_id"] == str(ORG_A)

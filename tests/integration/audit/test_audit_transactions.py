@@ -8,6 +8,7 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import func, select
+from tests.integration.audit.audit_support import all_events
 
 from clinvault.bootstrap import Container
 from clinvault.context import RequestContext
@@ -16,8 +17,6 @@ from clinvault.errors import Conflict
 from clinvault.middleware import RequestPipeline
 from clinvault.models import Organization
 from clinvault.problems import install_problem_handlers
-
-from .conftest import all_events
 
 
 def organization(slug: str) -> Organization:

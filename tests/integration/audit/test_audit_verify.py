@@ -8,6 +8,14 @@ import uuid
 import httpx
 import pytest
 from sqlalchemy import delete, insert, update
+from tests.integration.audit.audit_support import (
+    all_events,
+    chained,
+    make_requests,
+    move_chain_seq,
+    row_values,
+    tamper,
+)
 
 from clinvault.audit import verify
 from clinvault.audit.chain import GENESIS, AuditChainer, CheckpointFile, chain_pending, link_hash
@@ -15,8 +23,6 @@ from clinvault.audit.commands import run_verify
 from clinvault.audit.recorder import mac_is_valid
 from clinvault.bootstrap import Container
 from clinvault.models import AuditEvent
-
-from .conftest import TABLE, all_events, chained, make_requests, move_chain_seq, row_values, tamper
 
 TAMPERED = "edited or inserted outside the application"
 
@@ -152,7 +158,7 @@ async def test_a_forged_row_with_a_made_up_mac_is_detected(
     forged_id = uuid.uuid4()
     await tamper(
         container,
-        insert(TABLE).values(
+        insert(AuditEvent).values(
             row_values(log[3], id=forged_id, mac="0" * 64, chain_seq=None, chain_hash=None)
         ),
     )
@@ -175,7 +181,9 @@ async def test_a_forged_row_appended_with_copied_chain_fields_is_detected(
     forged_id = uuid.uuid4()
     await tamper(
         container,
-        insert(TABLE).values(row_values(last, id=forged_id, action="records.delete", chain_seq=31)),
+        insert(AuditEvent).values(
+            row_values(last, id=forged_id, action="records.delete", chain_seq=31)
+        ),
     )
     problem = (await run_verify(container)).first_problem
     assert problem is not None
@@ -190,7 +198,7 @@ async def test_a_forged_row_slipped_into_the_middle_is_detected(
     forged_id = uuid.uuid4()
     await tamper(
         container,
-        insert(TABLE).values(row_values(log[9], id=forged_id, action="records.export")),
+        insert(AuditEvent).values(row_values(log[9], id=forged_id, action="records.export")),
     )
     report = await run_verify(container)
     problem = report.first_problem

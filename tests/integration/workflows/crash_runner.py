@@ -15,11 +15,11 @@ import asyncio
 from pathlib import Path
 
 from dbos import DBOS, SetWorkflowID
+from tests.conftest import make_settings
+from tests.integration.workflows.crash_workflows import crash_workflow, create_marker_table
 
 from clinvault.bootstrap import build_container
 from clinvault.workflows import runtime
-from tests.conftest import make_settings
-from tests.integration.workflows.crash_workflows import crash_workflow, create_marker_table
 
 
 async def run(args: argparse.Namespace) -> str:

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from dbos import DBOSClient
-
-from clinvault.config import Settings
-from clinvault.workflows import sysdb
 from tests.conftest import backend, create_pg_database, drop_pg_database, make_settings
 from tests.integration.workflows.crash_workflows import MARKER_TABLE, gate_path
 from tests.integration.workflows.processes import Child, Children, children, wait_until
+
+from clinvault.config import Settings
+from clinvault.workflows import sysdb
 
 pytestmark = pytest.mark.slow
 

@@ -1,0 +1,157 @@
+"""A real clinvault server for browser tests, in its own process and its own home.
+
+`seed` runs in a separate process too: it migrates the database and creates
+an organization and users through the identity service, so the test process
+never swaps the global field cipher of the session's app.
+Run as a script: `python portal_server.py seed HOME JSON` prints nothing and
+exits 0 once the accounts exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_env(home: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLINVAULT_")}
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(SRC), str(ROOT)]),
+            "CLINVAULT_ENV": "test",
+            "CLINVAULT_HOME": str(home),
+            "CLINVAULT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "CLINVAULT_LOG_LEVEL": "WARNING",
+            "CLINVAULT_SECURITY__COOKIE_SECURE": "true",
+        }
+    )
+    return env
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    password: str
+    display_name: str
+    roles: tuple[str, ...]
+
+
+def seed(home: Path, port: int, organization: str, accounts: list[Account]) -> None:
+    """Migrate the server's database and create the accounts (in a child process)."""
+    payload = json.dumps(
+        {
+            "organization": organization,
+            "accounts": [
+                {
+                    "email": a.email,
+                    "password": a.password,
+                    "display_name": a.display_name,
+                    "roles": list(a.roles),
+                }
+                for a in accounts
+            ],
+        }
+    )
+    subprocess.run(
+        [sys.executable, __file__, "seed", payload],
+        env=server_env(home, port),
+        check=True,
+        timeout=120,
+    )
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    log: Path
+
+
+@contextmanager
+def running_server(home: Path, port: int, log: Path) -> Iterator[Server]:
+    """uvicorn serving `create_app()` on 127.0.0.1:`port` until the block ends."""
+    base_url = f"http://127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "uvicorn", "clinvault.main:create_app", "--factory",
+        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+    ]  # fmt: skip
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, env=server_env(home, port), stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            _wait_ready(base_url, process, log)
+            yield Server(base_url=base_url, log=log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text(errors='replace')}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"server not ready in time:\n{log.read_text(errors='replace')}")
+
+
+async def _seed_main(payload: str) -> None:
+    from tests.factories import create_org, create_user
+
+    from clinvault.bootstrap import build_container
+    from clinvault.config import Settings
+    from clinvault.migrate import upgrade_async
+
+    data = json.loads(payload)
+    settings = Settings()
+    await upgrade_async(settings)
+    container = build_container(settings)
+    try:
+        org = await create_org(container, name=data["organization"])
+        for account in data["accounts"]:
+            await create_user(
+                container,
+                org,
+                roles=account["roles"],
+                email=account["email"],
+                password=account["password"],
+                display_name=account["display_name"],
+            )
+    finally:
+        await container.close()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "seed":
+        asyncio.run(_seed_main(sys.argv[2]))
+    else:
+        raise SystemExit("usage: portal_server.py seed JSON")
