@@ -1,0 +1,30 @@
+"""Validation of uploaded files by their real bytes.
+
+Pure and synchronous (no database, no HTTP): callers run `inspect_file` in a worker
+thread and map `FileRejected.problems` to their own error response.
+"""
+
+from clinvault.filecheck.filenames import sanitize_filename
+from clinvault.filecheck.inspection import inspect_file
+from clinvault.filecheck.model import (
+    FileKind,
+    FilePolicy,
+    FileProblem,
+    FileRejected,
+    InspectedFile,
+    VirusScanFailed,
+)
+from clinvault.filecheck.scanning import ClamdScanner, VirusScanner
+
+__all__ = [
+    "ClamdScanner",
+    "FileKind",
+    "FilePolicy",
+    "FileProblem",
+    "FileRejected",
+    "InspectedFile",
+    "VirusScanFailed",
+    "VirusScanner",
+    "inspect_file",
+    "sanitize_filename",
+]

@@ -1,0 +1,118 @@
+"""PDF checks: intact, unencrypted, inert, nothing before or after."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tests.unit.filecheck import corpus
+
+from clinvault.filecheck import FileKind, FilePolicy, FileRejected, inspect_file
+
+PDF_ONLY = FilePolicy()
+
+
+def rejection(tmp_path: Path, data: bytes, filename: str = "license.pdf") -> list[str]:
+    path = corpus.write(tmp_path / "upload", data)
+    with pytest.raises(FileRejected) as caught:
+        inspect_file(path, filename, PDF_ONLY)
+    for problem in caught.value.problems:
+        assert problem.detail[:1].isupper()
+    return caught.value.codes
+
+
+def test_a_valid_pdf_is_described_by_its_bytes(tmp_path: Path) -> None:
+    data = corpus.valid_pdf()
+    path = corpus.write(tmp_path / "upload", data)
+
+    inspected = inspect_file(path, "License 2024.pdf", PDF_ONLY)
+
+    assert inspected.kind is FileKind.PDF
+    assert inspected.content_type == "application/pdf"
+    assert inspected.size == len(data)
+    assert inspected.sha256 == corpus.sha256_hex(data)
+    assert inspected.filename == "License 2024.pdf"
+
+
+def test_a_large_scanned_pdf_is_accepted(tmp_path: Path) -> None:
+    data = corpus.valid_pdf(pad_to=2 * 1024 * 1024)
+    path = corpus.write(tmp_path / "upload", data)
+
+    assert inspect_file(path, "scan.PDF", PDF_ONLY).size == len(data)
+
+
+@pytest.mark.parametrize(
+    "build", [corpus.valid_linearized_pdf, corpus.valid_pdf_from_pillow], ids=lambda b: b.__name__
+)
+def test_pdfs_from_other_writers_are_accepted(tmp_path: Path, build: Callable[[], bytes]) -> None:
+    path = corpus.write(tmp_path / "upload", build())
+
+    assert inspect_file(path, "license.pdf", PDF_ONLY).kind is FileKind.PDF
+
+
+def test_a_truncated_pdf_that_qpdf_would_repair_is_rejected(tmp_path: Path) -> None:
+    assert rejection(tmp_path, corpus.truncated_pdf()) == ["pdf_repaired"]
+
+
+def test_a_pdf_header_followed_by_garbage_is_rejected(tmp_path: Path) -> None:
+    assert rejection(tmp_path, corpus.pdf_header_then_garbage()) == ["pdf_repaired"]
+
+
+def test_a_pdf_without_pages_is_rejected(tmp_path: Path) -> None:
+    assert rejection(tmp_path, corpus.pdf_without_pages()) == ["pdf_no_pages"]
+
+
+@pytest.mark.parametrize("user_password", ["", "open-sesame"])
+def test_an_encrypted_pdf_is_rejected(tmp_path: Path, user_password: str) -> None:
+    assert rejection(tmp_path, corpus.encrypted_pdf(user_password)) == ["pdf_encrypted"]
+
+
+def test_javascript_hidden_in_an_object_stream_is_found(tmp_path: Path) -> None:
+    data = corpus.pdf_with_javascript_in_object_stream()
+    assert b"/JavaScript" not in data  # only visible once the object stream is decoded
+
+    assert rejection(tmp_path, data) == ["pdf_active_content"]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        corpus.pdf_with_launch_annotation,
+        corpus.pdf_with_page_additional_action,
+        corpus.pdf_with_embedded_file,
+        corpus.pdf_with_xfa_form,
+        corpus.pdf_with_javascript_name_tree,
+    ],
+    ids=lambda build: build.__name__,
+)
+def test_active_content_anywhere_is_rejected(tmp_path: Path, build: Callable[[], bytes]) -> None:
+    assert rejection(tmp_path, build()) == ["pdf_active_content"]
+
+
+def test_a_pdf_with_a_zip_appended_is_a_polyglot(tmp_path: Path) -> None:
+    assert rejection(tmp_path, corpus.pdf_with_zip_appended()) == ["trailing_data"]
+
+
+def test_trailing_whitespace_after_eof_is_tolerated(tmp_path: Path) -> None:
+    path = corpus.write(tmp_path / "upload", corpus.valid_pdf() + b"\r\n  \n")
+
+    assert inspect_file(path, "license.pdf", PDF_ONLY).kind is FileKind.PDF
+
+
+def test_bytes_before_the_pdf_header_are_rejected(tmp_path: Path) -> None:
+    assert rejection(tmp_path, corpus.pdf_with_leading_bytes()) == ["leading_data"]
+
+
+def test_html_before_the_pdf_is_not_a_pdf(tmp_path: Path) -> None:
+    assert rejection(tmp_path, corpus.pdf_with_leading_html()) == ["type_mismatch"]
+
+
+def test_every_problem_is_reported_together(tmp_path: Path) -> None:
+    data = corpus.pdf_with_javascript_in_object_stream() + b"PK\x03\x04trailing"
+    path = corpus.write(tmp_path / "upload", data)
+
+    with pytest.raises(FileRejected) as caught:
+        inspect_file(path, "license.pdf", PDF_ONLY, declared_sha256="0" * 64)
+
+    assert caught.value.codes == ["checksum_mismatch", "trailing_data", "pdf_active_content"]
