@@ -56,8 +56,13 @@ lock: venv
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
+## make bench: every benchmark (PostgreSQL at 127.0.0.1:5432 for the HTTP ones); docs/benchmarks.md
+BENCH_PATIENTS ?= 100000
 bench: venv
 	$(BIN)/python bench/crypto_stream.py
+	$(BIN)/python bench/upload.py
+	$(BIN)/python bench/reads.py
+	$(BIN)/python bench/search.py --patients $(BENCH_PATIENTS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ from clinvault.crypto.field_cipher import AesGcmFieldCipher
 from clinvault.crypto.fields import install_field_cipher
 from clinvault.crypto.ports import KeyProvider
 from clinvault.db import Database, create_engine
+from clinvault.filecheck import ClamdScanner, VirusScanner
 from clinvault.logs import configure_logging
 from clinvault.mail.factory import open_mailer
 from clinvault.mail.ports import Mailer
@@ -38,6 +39,7 @@ class Container:
     renderer: MailRenderer
     blind_index: BlindIndexer
     audit: AuditRecorder
+    scanner: VirusScanner | None = None
 
     async def close(self) -> None:
         await self.db.dispose()
@@ -66,6 +68,7 @@ def build_container(settings: Settings) -> Container:
         renderer=MailRenderer(),
         blind_index=BlindIndexer(keys),
         audit=AuditRecorder(keys.derive("audit")),
+        scanner=ClamdScanner(settings.virus_scan_url) if settings.virus_scan_url else None,
     )
     log.info("clinvault.container.built", env=settings.env, database=container.db.dialect)
     return container

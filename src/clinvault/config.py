@@ -6,9 +6,11 @@ unsafe combination with a message that says what to set.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +40,104 @@ class SecurityPolicy(BaseModel):
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
 
+MIB = 1024 * 1024
+
+
+def _default_kinds_by_category() -> dict[str, list[str]]:
+    return {
+        "medical_license": ["pdf"],
+        "board_certification": ["pdf"],
+        "dea_registration": ["pdf"],
+        "curriculum_vitae": ["pdf", "docx"],
+        "malpractice_insurance": ["pdf"],
+    }
+
+
+class CredentialPolicy(BaseModel):
+    """Limits and schedule of credential intake and review."""
+
+    max_file_bytes: int = Field(default=20 * MIB, ge=1024)
+    max_submission_bytes: int = Field(default=100 * MIB, ge=1024)
+    max_files: int = Field(default=20, ge=1, le=200)
+    review_sla_business_days: int = Field(default=5, ge=1, le=60)
+    queue_depth_per_extra_day: int = Field(default=25, ge=1)
+    review_poll_seconds: float = Field(default=3600.0, gt=0)
+    reminder_days: list[int] = Field(default_factory=lambda: [90, 60, 30, 7])
+    default_kinds: list[str] = Field(default_factory=lambda: ["pdf"])
+    kinds_by_category: dict[str, list[str]] = Field(default_factory=_default_kinds_by_category)
+    expiry_schedule_cron: str = "0 0 6 * * *"
+
+    @model_validator(mode="after")
+    def _check(self) -> CredentialPolicy:
+        if self.max_file_bytes > self.max_submission_bytes:
+            raise ValueError(
+                "CLINVAULT_CREDENTIALS__MAX_FILE_BYTES must not exceed MAX_SUBMISSION_BYTES"
+            )
+        if any(day < 1 for day in self.reminder_days):
+            raise ValueError("CLINVAULT_CREDENTIALS__REMINDER_DAYS must be positive day counts")
+        return self
+
+
+class AuditWatchPolicy(BaseModel):
+    """Business hours and the thresholds behind GET /api/audit/suspicious.
+
+    A burst is `threshold` matching events within `window_minutes`. Business
+    hours are local wall-clock times in `timezone` (an IANA name); an end
+    earlier than the start spans midnight. Both fall on a quarter hour, the
+    granularity at which the database groups activity.
+    """
+
+    timezone: str = "UTC"
+    business_hours_start: time = time(7, 0)
+    business_hours_end: time = time(19, 0)
+    failed_login_threshold: int = Field(default=5, ge=2, le=10_000)
+    failed_login_window_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    mass_read_threshold: int = Field(default=50, ge=2, le=100_000)
+    mass_read_window_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    export_threshold: int = Field(default=3, ge=1, le=10_000)
+    export_window_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    denied_threshold: int = Field(default=10, ge=2, le=10_000)
+    denied_window_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    outside_hours_threshold: int = Field(default=1, ge=1, le=100_000)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"CLINVAULT_AUDIT__TIMEZONE={value!r} is not an IANA time zone "
+                "(e.g. Europe/Paris, America/New_York, UTC)"
+            ) from None
+        return value
+
+    @model_validator(mode="after")
+    def _check_hours(self) -> AuditWatchPolicy:
+        for name, value in (
+            ("BUSINESS_HOURS_START", self.business_hours_start),
+            ("BUSINESS_HOURS_END", self.business_hours_end),
+        ):
+            if value.minute % 15 or value.second or value.microsecond or value.tzinfo:
+                raise ValueError(
+                    f"CLINVAULT_AUDIT__{name} must be a local quarter hour such as 07:00 or 18:45"
+                )
+        if self.business_hours_start == self.business_hours_end:
+            raise ValueError(
+                "CLINVAULT_AUDIT__BUSINESS_HOURS_START and _END must differ (e.g. 07:00 and 19:00)"
+            )
+        return self
+
+
+class RecordsPolicy(BaseModel):
+    """Patients and appointments: phone normalization and booking limits."""
+
+    # Calling code given to phone numbers written in national format ("(555) 010-0199").
+    default_phone_country_code: str = Field(default="1", pattern=r"^[1-9][0-9]{0,2}$")
+    max_appointment_minutes: int = Field(default=8 * 60, ge=5, le=24 * 60)
+    max_attachment_bytes: int = Field(default=20 * MIB, ge=1024)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLINVAULT_",
@@ -63,9 +163,14 @@ class Settings(BaseSettings):
     audit_chain_interval_seconds: float = Field(default=1.0, gt=0)
     oidc_issuers: list[OidcIssuer] = Field(default_factory=list)
     security: SecurityPolicy = Field(default_factory=SecurityPolicy)
+    credentials: CredentialPolicy = Field(default_factory=CredentialPolicy)
+    records: RecordsPolicy = Field(default_factory=RecordsPolicy)
+    audit: AuditWatchPolicy = Field(default_factory=AuditWatchPolicy)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_ca_file: Path | None = None
+    # clamd address ("unix:///run/clamav/clamd.ctl" or "tcp://host:3310"); unset: no scanning.
+    virus_scan_url: str | None = None
 
     @field_validator("database_url")
     @classmethod

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +21,9 @@ BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 AfterCommit = Callable[[], Awaitable[None]]
 
 _AFTER_COMMIT = "clinvault.after_commit"
+# Connections older than this are replaced at checkout, before any idle timeout of a
+# proxy or firewall between the service and PostgreSQL can cut them.
+POOL_RECYCLE_SECONDS = 1800
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
@@ -36,6 +40,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _replace_closed_connection(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Hand out a new connection instead of one the server has already closed.
+
+    asyncpg notices a closed socket (server restart, terminated backend) as soon as
+    the event loop reads it, so this check costs no round trip, unlike a pre-ping
+    (BEGIN, a statement and ROLLBACK on every checkout). A connection that dies
+    during a request surfaces as a 503 (see problems.py).
+    """
+    driver = record.driver_connection
+    if driver is None or driver.is_closed():
+        raise DisconnectionError("the pooled connection was closed by the server")
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     if settings.is_sqlite:
         path = settings.sqlite_path
@@ -49,12 +66,14 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=10,
         max_overflow=20,
-        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
     )
+    event.listen(engine.sync_engine.pool, "checkout", _replace_closed_connection)
+    return engine
 
 
 class Database:

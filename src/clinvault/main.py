@@ -12,10 +12,16 @@ from clinvault.audit.chain import AuditChainer, CheckpointFile
 from clinvault.audit.routes import router as audit_router
 from clinvault.bootstrap import Container, build_container
 from clinvault.config import Settings
+from clinvault.credentials.routes import body_limit_overrides as credential_body_limits
+from clinvault.credentials.routes import router as credentials_router
 from clinvault.health.routes import router as health_router
 from clinvault.identity.routes import routers as identity_routers
 from clinvault.middleware import RequestPipeline
+from clinvault.notifications.routes import router as notifications_router
 from clinvault.problems import install_problem_handlers
+from clinvault.records.routes import body_limit_overrides as records_body_limits
+from clinvault.records.routes import routers as records_routers
+from clinvault.web.pages.credentials import body_limit_overrides as portal_credential_limits
 from clinvault.web.routes import mount_portal
 from clinvault.workflows import runtime
 
@@ -59,6 +65,18 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     for router in identity_routers:
         app.include_router(router)
     app.include_router(audit_router)
+    app.include_router(credentials_router)
+    app.include_router(notifications_router)
+    for router in records_routers:
+        app.include_router(router)
     mount_portal(app)
-    app.add_middleware(RequestPipeline, container=container)
+    app.add_middleware(
+        RequestPipeline,
+        container=container,
+        body_limit_overrides=[
+            *credential_body_limits(settings),
+            *records_body_limits(settings),
+            *portal_credential_limits(settings),
+        ],
+    )
     return app

@@ -99,7 +99,7 @@ class RequestPipeline:
         app: ASGIApp,
         container: Container,
         *,
-        body_limit_overrides: Iterable[tuple[str, int]] = (),
+        body_limit_overrides: Iterable[tuple[str | re.Pattern[str], int]] = (),
     ) -> None:
         self.app = app
         self.container = container
@@ -108,8 +108,12 @@ class RequestPipeline:
         self.https = container.settings.public_url.startswith("https://")
 
     def _limit_for(self, path: str) -> int:
-        for prefix, limit in self.body_limit_overrides:
-            if path.startswith(prefix):
+        """The body limit of `path`: a route given as a pattern must match it whole."""
+        for route, limit in self.body_limit_overrides:
+            if isinstance(route, re.Pattern):
+                if route.fullmatch(path):
+                    return limit
+            elif path.startswith(route):
                 return limit
         return self.body_limit
 

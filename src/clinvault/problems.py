@@ -8,10 +8,18 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clinvault import context
-from clinvault.errors import AppError, BodyMalformed, MethodNotAllowed, NotFound, RequestInvalid
+from clinvault.errors import (
+    AppError,
+    BodyMalformed,
+    DatabaseUnavailable,
+    MethodNotAllowed,
+    NotFound,
+    RequestInvalid,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -77,6 +85,23 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, error)
 
 
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """A connection that died under the request is the database's fault, not a bug: 503.
+
+    The pool has already discarded that connection, so a retry gets a fresh one.
+    """
+    assert isinstance(exc, DBAPIError)
+    if not exc.connection_invalidated:
+        raise exc  # a bug: on to the 500 handler, logged with its traceback
+    log.warning("http.database_disconnected", path=request.url.path)
+    error = DatabaseUnavailable(
+        "The connection to the database was lost while handling the request: send it "
+        "again in a moment.",
+        headers={"Retry-After": "1"},
+    )
+    return problem_response(request, error)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("http.unhandled_error", path=request.url.path)
     body = {
@@ -95,4 +120,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _on_app_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(DBAPIError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

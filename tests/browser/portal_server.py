@@ -54,6 +54,8 @@ class Account:
     password: str
     display_name: str
     roles: tuple[str, ...]
+    # A practitioner profile with this NPI is created when set.
+    npi: str | None = None
 
 
 def seed(home: Path, port: int, organization: str, accounts: list[Account]) -> None:
@@ -67,6 +69,7 @@ def seed(home: Path, port: int, organization: str, accounts: list[Account]) -> N
                     "password": a.password,
                     "display_name": a.display_name,
                     "roles": list(a.roles),
+                    "npi": a.npi,
                 }
                 for a in accounts
             ],
@@ -130,6 +133,7 @@ async def _seed_main(payload: str) -> None:
     from clinvault.bootstrap import build_container
     from clinvault.config import Settings
     from clinvault.migrate import upgrade_async
+    from clinvault.models.credentials import PractitionerProfile
 
     data = json.loads(payload)
     settings = Settings()
@@ -138,7 +142,7 @@ async def _seed_main(payload: str) -> None:
     try:
         org = await create_org(container, name=data["organization"])
         for account in data["accounts"]:
-            await create_user(
+            user = await create_user(
                 container,
                 org,
                 roles=account["roles"],
@@ -146,6 +150,13 @@ async def _seed_main(payload: str) -> None:
                 password=account["password"],
                 display_name=account["display_name"],
             )
+            if account.get("npi"):
+                async with container.db.unit_of_work() as session:
+                    session.add(
+                        PractitionerProfile(
+                            organization_id=org.id, user_id=user.id, npi=account["npi"]
+                        )
+                    )
     finally:
         await container.close()
 

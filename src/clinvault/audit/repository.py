@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import BigInteger, ColumnElement, Integer, and_, cast, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.audit.schemas import AuditFilters
+from clinvault.audit.summary import HOUR_SECONDS
+from clinvault.audit.suspicious import (
+    DENIED_STATUSES,
+    LOGIN_ACTIONS,
+    ActivityBucket,
+    ActivityEvent,
+)
 from clinvault.models.audit import AuditEvent
 
 _ADVISORY_LOCK_ID = 0x636C6E76  # "clnv"
+SUMMARY_GROUP_LIMIT = 200
+QUARTER_HOUR_SECONDS = 900
 COLUMNS: tuple[str, ...] = tuple(column.key for column in AuditEvent.__table__.columns)
 
 
@@ -44,6 +55,24 @@ def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:
     return conditions
 
 
+@dataclass(frozen=True, slots=True)
+class SummaryCounts:
+    total: int
+    by_action: list[tuple[str, int]]
+    by_actor: list[tuple[uuid.UUID | None, int]]
+    by_outcome: list[tuple[str, int]]
+    by_hour: dict[int, int]
+
+
+def _epoch_bucket(session: AsyncSession, seconds: int) -> ColumnElement[int]:
+    """Whole `seconds` since the Unix epoch of occurred_at, on either database."""
+    if session.get_bind().dialect.name == "postgresql":
+        epoch = func.extract("epoch", AuditEvent.occurred_at)
+        return cast(func.floor(epoch / seconds), BigInteger)
+    # SQLite keeps UTC text; strftime('%s') reads it as UTC seconds.
+    return cast(func.strftime("%s", AuditEvent.occurred_at), Integer) // seconds
+
+
 class AuditRepository:
     """Audit log queries; the caller passes the tenant in `filters.organization_id`."""
 
@@ -65,6 +94,80 @@ class AuditRepository:
     async def count_events(self, filters: AuditFilters) -> int:
         query = select(func.count()).select_from(AuditEvent).where(*_conditions(filters))
         return int(await self._session.scalar(query) or 0)
+
+    async def summary_counts(self, filters: AuditFilters) -> SummaryCounts:
+        """Counts by action, actor, outcome and epoch hour, each one GROUP BY."""
+        where = _conditions(filters)
+        count = func.count().label("n")
+        hour = _epoch_bucket(self._session, HOUR_SECONDS).label("hour")
+
+        async def grouped(column: Any, limit: int | None = None) -> list[tuple[Any, int]]:
+            query = select(column, count).where(*where).group_by(column)
+            query = query.order_by(count.desc(), column)
+            rows = await self._session.execute(query if limit is None else query.limit(limit))
+            return [(row[0], int(row[1])) for row in rows]
+
+        return SummaryCounts(
+            total=await self.count_events(filters),
+            by_action=await grouped(AuditEvent.action, SUMMARY_GROUP_LIMIT),
+            by_actor=await grouped(AuditEvent.actor_id, SUMMARY_GROUP_LIMIT),
+            by_outcome=await grouped(AuditEvent.outcome),
+            by_hour={int(index): n for index, n in await grouped(hour)},
+        )
+
+    async def suspicious_candidates(
+        self, filters: AuditFilters, *, limit: int
+    ) -> list[ActivityEvent]:
+        """Failed sign-ins, record reads, exports and refusals, oldest first, at most `limit`."""
+        candidate = or_(
+            and_(AuditEvent.action.in_(LOGIN_ACTIONS), AuditEvent.outcome == "denied"),
+            and_(
+                AuditEvent.action.like("%.read"),
+                AuditEvent.outcome == "success",
+                AuditEvent.actor_id.is_not(None),
+                AuditEvent.resource_id.is_not(None),
+            ),
+            and_(AuditEvent.action.like("%export%"), AuditEvent.outcome == "success"),
+            AuditEvent.status_code.in_(sorted(DENIED_STATUSES)),
+        )
+        query = (
+            select(
+                AuditEvent.occurred_at,
+                AuditEvent.action,
+                AuditEvent.outcome,
+                AuditEvent.status_code,
+                AuditEvent.actor_id,
+                AuditEvent.client_ip,
+                AuditEvent.resource_type,
+                AuditEvent.resource_id,
+                AuditEvent.detail,
+            )
+            .where(*_conditions(filters), candidate)
+            .order_by(AuditEvent.occurred_at, AuditEvent.seq)
+            .limit(limit)
+        )
+        return [ActivityEvent(*row) for row in await self._session.execute(query)]
+
+    async def activity_by_quarter_hour(self, filters: AuditFilters) -> list[ActivityBucket]:
+        """Each actor's request count, first and last time per UTC quarter hour."""
+        bucket = _epoch_bucket(self._session, QUARTER_HOUR_SECONDS).label("bucket")
+        query = (
+            select(
+                AuditEvent.actor_id,
+                bucket,
+                func.count(),
+                func.min(AuditEvent.occurred_at),
+                func.max(AuditEvent.occurred_at),
+            )
+            .where(*_conditions(filters), AuditEvent.actor_id.is_not(None))
+            .group_by(AuditEvent.actor_id, bucket)
+        )
+        rows = await self._session.execute(query)
+        return [
+            ActivityBucket(actor_id=actor, count=int(n), first_at=first, last_at=last)
+            for actor, _, n, first, last in rows
+            if actor is not None
+        ]
 
 
 async def lock_chain(session: AsyncSession) -> None:

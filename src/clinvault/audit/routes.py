@@ -1,4 +1,4 @@
-"""HTTP: GET /api/audit/logs."""
+"""HTTP: GET /api/audit/logs, /api/audit/summary and /api/audit/suspicious."""
 
 from __future__ import annotations
 
@@ -8,7 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from clinvault.audit.schemas import AuditEventPage, AuditFilters, Outcome
+from clinvault.audit.schemas import (
+    AuditEventPage,
+    AuditFilters,
+    AuditSummary,
+    Outcome,
+    SuspiciousReport,
+)
 from clinvault.audit.service import MAX_PAGE, AuditService
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.errors import RequestInvalid
@@ -86,4 +92,53 @@ async def list_audit_logs(
     )
     return await AuditService(session, container).list_events(
         principal, filters, limit=limit, offset=offset
+    )
+
+
+_WINDOW_DOC = (
+    f"The window is [from, to): {DATE_FORMAT}. to defaults to now and from to 24 hours "
+    "before to; the window may span at most 31 days."
+)
+From = Annotated[
+    str | None, Query(alias="from", max_length=64, description="Window start. " + _WINDOW_DOC)
+]
+To = Annotated[str | None, Query(alias="to", max_length=64, description="Window end.")]
+Organization = Annotated[
+    uuid.UUID | None, Query(description="Platform administrators only: one organization.")
+]
+
+
+@router.get("/summary", name="audit.summary", response_model=AuditSummary)
+async def audit_summary(
+    session: SessionDep,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    start: From = None,
+    end: To = None,
+    organization_id: Organization = None,
+) -> AuditSummary:
+    """Counts by action, by actor, by outcome and per hour over a window (default: 24 hours)."""
+    return await AuditService(session, container).summary(
+        principal,
+        organization_id=organization_id,
+        start=parse_instant("from", start),
+        end=parse_instant("to", end),
+    )
+
+
+@router.get("/suspicious", name="audit.suspicious", response_model=SuspiciousReport)
+async def audit_suspicious(
+    session: SessionDep,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    start: From = None,
+    end: To = None,
+    organization_id: Organization = None,
+) -> SuspiciousReport:
+    """Failed sign-in bursts, mass reads, exports, refusal bursts and off-hours activity."""
+    return await AuditService(session, container).suspicious(
+        principal,
+        organization_id=organization_id,
+        start=parse_instant("from", start),
+        end=parse_instant("to", end),
     )

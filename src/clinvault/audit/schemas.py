@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from clinvault.audit.suspicious import FindingKind
+
 Outcome = Literal["success", "denied", "failure", "error"]
 
 
@@ -64,3 +66,55 @@ class AuditEventPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class ActionCount(BaseModel):
+    action: str
+    count: int
+
+
+class ActorCount(BaseModel):
+    actor_id: uuid.UUID | None = Field(description="null: requests made without an account.")
+    count: int
+
+
+class OutcomeCount(BaseModel):
+    outcome: Outcome
+    count: int
+
+
+class HourCount(BaseModel):
+    hour: datetime = Field(description="Start of the UTC hour.")
+    count: int
+
+
+class AuditSummary(BaseModel):
+    organization_id: uuid.UUID | None = Field(description="null: every organization.")
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    total: int
+    by_action: list[ActionCount] = Field(description="Most frequent first (at most 200).")
+    by_actor: list[ActorCount] = Field(description="Most active first (at most 200).")
+    by_outcome: list[OutcomeCount]
+    per_hour: list[HourCount] = Field(description="Every hour of the window, oldest first.")
+
+
+class SuspiciousFinding(BaseModel):
+    kind: FindingKind
+    actor_id: uuid.UUID | None
+    client_ip: str | None = Field(description="Set for findings about an address, not an account.")
+    count: int
+    first_at: datetime
+    last_at: datetime
+    detail: str
+
+
+class SuspiciousReport(BaseModel):
+    organization_id: uuid.UUID | None = Field(description="null: every organization.")
+    start: datetime = Field(serialization_alias="from")
+    end: datetime = Field(serialization_alias="to")
+    findings: list[SuspiciousFinding] = Field(description="Oldest first.")
+    truncated: bool = Field(
+        description="True when the window held more candidate events than are examined at "
+        "once: narrow from/to to see everything."
+    )

@@ -4,20 +4,37 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.audit.repository import AuditRepository
-from clinvault.audit.schemas import AuditEventPage, AuditEventRead, AuditFilters
+from clinvault.audit.schemas import (
+    ActionCount,
+    ActorCount,
+    AuditEventPage,
+    AuditEventRead,
+    AuditFilters,
+    AuditSummary,
+    HourCount,
+    OutcomeCount,
+    SuspiciousFinding,
+    SuspiciousReport,
+)
+from clinvault.audit.summary import hourly_series, resolve_window
+from clinvault.audit.suspicious import detect
 from clinvault.context import describe_resource
 from clinvault.errors import NotFound, PermissionDenied
 from clinvault.identity.principal import Principal, Role
+from clinvault.timeutil import utcnow
 
 if TYPE_CHECKING:
     from clinvault.bootstrap import Container
 
 MAX_PAGE = 500
+# Candidate events examined per suspicious-activity request; beyond it the report says so.
+MAX_CANDIDATES = 100_000
 
 
 def audit_read_scope(principal: Principal, requested: uuid.UUID | None) -> uuid.UUID | None:
@@ -60,4 +77,57 @@ class AuditService:
             total=total,
             limit=limit,
             offset=offset,
+        )
+
+    async def summary(
+        self,
+        principal: Principal,
+        *,
+        organization_id: uuid.UUID | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> AuditSummary:
+        """Counts by action, actor, outcome and hour over [start, end) (default: last 24 h)."""
+        describe_resource("audit_summary")
+        scope = audit_read_scope(principal, organization_id)
+        window = resolve_window(start, end, utcnow())
+        filters = AuditFilters(organization_id=scope, since=window.start, until=window.end)
+        counts = await self._events.summary_counts(filters)
+        return AuditSummary(
+            organization_id=scope,
+            start=window.start,
+            end=window.end,
+            total=counts.total,
+            by_action=[ActionCount(action=a, count=n) for a, n in counts.by_action],
+            by_actor=[ActorCount(actor_id=a, count=n) for a, n in counts.by_actor],
+            by_outcome=[
+                OutcomeCount.model_validate({"outcome": o, "count": n})
+                for o, n in counts.by_outcome
+            ],
+            per_hour=[HourCount(hour=h, count=n) for h, n in hourly_series(window, counts.by_hour)],
+        )
+
+    async def suspicious(
+        self,
+        principal: Principal,
+        *,
+        organization_id: uuid.UUID | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> SuspiciousReport:
+        """Findings over [start, end) (default: last 24 h) under the configured thresholds."""
+        describe_resource("audit_suspicious")
+        scope = audit_read_scope(principal, organization_id)
+        window = resolve_window(start, end, utcnow())
+        filters = AuditFilters(organization_id=scope, since=window.start, until=window.end)
+        candidates = await self._events.suspicious_candidates(filters, limit=MAX_CANDIDATES + 1)
+        truncated = len(candidates) > MAX_CANDIDATES
+        buckets = await self._events.activity_by_quarter_hour(filters)
+        findings = detect(candidates[:MAX_CANDIDATES], buckets, self._container.settings.audit)
+        return SuspiciousReport(
+            organization_id=scope,
+            start=window.start,
+            end=window.end,
+            findings=[SuspiciousFinding.model_validate(f, from_attributes=True) for f in findings],
+            truncated=truncated,
         )

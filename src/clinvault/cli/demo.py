@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.bootstrap import Container
 from clinvault.cli.common import CommandFailed, audited, fail, load_settings, run_with_container
+from clinvault.cli.demo_records import DemoRecordsResult, seed_records
 from clinvault.cli.lookups import organization_by_slug, user_by_email
 from clinvault.identity.admin_service import create_organization, create_user
 from clinvault.identity.passwords import check_policy, hash_password
@@ -152,13 +153,20 @@ def demo(
         )
     chosen = password if password is not None else secrets.token_urlsafe(18)
 
-    async def work(container: Container) -> list[Login]:
-        return await seed(container, chosen)
+    async def work(container: Container) -> tuple[list[Login], DemoRecordsResult]:
+        logins = await seed(container, chosen)
+        return logins, await seed_records(container, PROVIDER.slug)
 
-    logins = run_with_container(work)
+    logins, records = run_with_container(work)
     width = max((len(login.email) for login in logins), default=0)
     typer.echo(f"Demo logins (password for all: {chosen})")
     for login in logins:
         state = "created" if login.created else "password reset"
         typer.echo(f"  {login.email.ljust(width)}  {login.role:<22}  {chosen}  ({state})")
+    typer.echo(
+        f"Demo patients: {records.patients_created} created, {records.patients_existing} "
+        f"already there ({records.records} records, {records.appointments} appointments added)"
+    )
+    if records.linked_patient:
+        typer.echo(f"  patient@{DOMAIN} sees the chart of demo patient {records.linked_patient}")
     typer.echo(f"Sign in at {settings.public_url.rstrip('/')}/")

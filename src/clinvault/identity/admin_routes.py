@@ -8,15 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
-from clinvault.identity.admin_service import OrganizationService, UserService
+from clinvault.identity.admin_service import OrganizationService
+from clinvault.identity.principal import Role
 from clinvault.identity.schemas import (
     OrganizationCreate,
     OrganizationRead,
     RoleRead,
+    UserChange,
+    UserCreate,
     UserPage,
     UserRead,
     UserUpdate,
 )
+from clinvault.identity.users_service import UserService
 
 organizations = APIRouter(prefix="/api/organizations", tags=["organizations"])
 users = APIRouter(prefix="/api/users", tags=["users"])
@@ -62,14 +66,35 @@ async def list_users(
     principal: PrincipalDep,
     session: SessionDep,
     container: ContainerDep,
-    organization_id: uuid.UUID | None = None,
+    organization_id: Annotated[
+        uuid.UUID | None, Query(description="Platform administrators only: one organization.")
+    ] = None,
+    role: Annotated[Role | None, Query(description="Members holding this role")] = None,
+    active: Annotated[
+        bool | None, Query(description="true: active only; false: deactivated")
+    ] = None,
+    q: Annotated[str | None, Query(max_length=320, description="Part of the email address")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> UserPage:
     """Members of your organization (administrators); platform administrators see all."""
     return await UserService(session, container).list_users(
-        principal, organization_id=organization_id, limit=limit, offset=offset
+        principal,
+        organization_id=organization_id,
+        role=role,
+        is_active=active,
+        email_contains=q,
+        limit=limit,
+        offset=offset,
     )
+
+
+@users.post("/", name="users.create", status_code=status.HTTP_201_CREATED)
+async def create_user(
+    body: UserCreate, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> UserRead:
+    """Create a member of your own organization with a password and organization roles."""
+    return await UserService(session, container).create(principal, body)
 
 
 @users.get("/roles", name="users.roles")
@@ -86,6 +111,18 @@ async def read_user(
     return await UserService(session, container).get(principal, user_id)
 
 
+@users.put("/{user_id}", name="users.change")
+async def change_user(
+    user_id: uuid.UUID,
+    body: UserChange,
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+) -> UserRead:
+    """Change a member's display name and roles (organization administrators)."""
+    return await UserService(session, container).update(principal, user_id, body)
+
+
 @users.patch("/{user_id}", name="users.update")
 async def update_user(
     user_id: uuid.UUID,
@@ -96,3 +133,19 @@ async def update_user(
 ) -> UserRead:
     """Change a member's name, roles or active flag (organization administrators)."""
     return await UserService(session, container).update(principal, user_id, body)
+
+
+@users.post("/{user_id}/deactivate", name="users.deactivate")
+async def deactivate_user(
+    user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> UserRead:
+    """Stop a member from signing in and end their sessions; never your own account (409)."""
+    return await UserService(session, container).deactivate(principal, user_id)
+
+
+@users.post("/{user_id}/activate", name="users.activate")
+async def activate_user(
+    user_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> UserRead:
+    """Let a deactivated member sign in again."""
+    return await UserService(session, container).activate(principal, user_id)

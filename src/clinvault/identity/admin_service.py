@@ -1,4 +1,4 @@
-"""Organizations and user administration, plus the account factories the CLI uses."""
+"""Organizations, plus the account factories the CLI, the invitations and users_service use."""
 
 from __future__ import annotations
 
@@ -16,26 +16,20 @@ from clinvault.errors import (
     EmailUnavailable,
     OrganizationNotFound,
     OrganizationSlugTaken,
-    PermissionDenied,
     RoleNotAllowed,
-    UserNotFound,
 )
 from clinvault.identity import policies
 from clinvault.identity.authn import PLATFORM_KIND
 from clinvault.identity.passwords import check_policy, hash_password
 from clinvault.identity.policies import require
-from clinvault.identity.principal import ORGANIZATION_ROLES, Principal, Role
+from clinvault.identity.principal import Principal, Role
 from clinvault.identity.repository import IdentityRepository
 from clinvault.identity.schemas import (
     OrganizationCreate,
     OrganizationRead,
-    RoleRead,
-    UserPage,
     UserRead,
-    UserUpdate,
 )
 from clinvault.models.identity import Organization, User
-from clinvault.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 
@@ -79,7 +73,7 @@ def organization_read(organization: Organization) -> OrganizationRead:
     return OrganizationRead.model_validate(organization, from_attributes=True)
 
 
-def _unique_roles(roles: Iterable[Role | str]) -> list[Role]:
+def unique_roles(roles: Iterable[Role | str]) -> list[Role]:
     result: list[Role] = []
     for role in roles:
         value = Role(role)
@@ -133,7 +127,7 @@ async def create_user(
     organization = await repository.organization(organization_id, tenant=organization_id)
     if organization is None:
         raise OrganizationNotFound("The organization does not exist: create it first.")
-    granted = _unique_roles(roles)
+    granted = unique_roles(roles)
     if not granted:
         raise RoleNotAllowed("Give the account at least one role.")
     if Role.ADMIN in granted and organization.kind != PLATFORM_KIND:
@@ -206,91 +200,3 @@ class OrganizationService:
             "You cannot read this organization.",
         )
         return organization_read(organization)
-
-
-class UserService:
-    def __init__(self, session: AsyncSession, container: Container) -> None:
-        self.session = session
-        self.container = container
-        self.repository = IdentityRepository(session)
-
-    def _tenant(self, principal: Principal) -> uuid.UUID | None:
-        return None if principal.is_platform_admin else principal.organization_id
-
-    async def _load(self, principal: Principal, user_id: uuid.UUID) -> tuple[User, str]:
-        context.describe_resource("user", user_id)
-        found = await self.repository.user(user_id, tenant=self._tenant(principal))
-        if found is None:
-            raise UserNotFound("No user with this id in your organization: check the id.")
-        return found
-
-    async def list_users(
-        self,
-        principal: Principal,
-        *,
-        organization_id: uuid.UUID | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> UserPage:
-        context.describe_resource("user")
-        if principal.is_platform_admin:
-            tenant = organization_id
-        elif organization_id is not None and organization_id != principal.organization_id:
-            raise OrganizationNotFound("No organization with this id: check the id.")
-        else:
-            tenant = principal.organization_id
-        require(
-            policies.can_list_users(principal, tenant),
-            "Only organization administrators can list users.",
-        )
-        rows, total = await self.repository.users(tenant=tenant, limit=limit, offset=offset)
-        return UserPage(
-            items=[user_read(user, name) for user, name in rows],
-            total=total,
-            limit=limit,
-            offset=offset,
-        )
-
-    async def get(self, principal: Principal, user_id: uuid.UUID) -> UserRead:
-        user, organization_name = await self._load(principal, user_id)
-        require(
-            policies.can_read_user(principal, user.id, user.organization_id),
-            "Only an organization administrator can view other members' accounts.",
-        )
-        return user_read(user, organization_name)
-
-    async def roles(self, principal: Principal) -> list[RoleRead]:
-        require(policies.can_list_roles(principal), "You cannot list roles.")
-        return [
-            RoleRead(name=role.value, description=ROLE_DESCRIPTIONS[role])
-            for role in Role
-            if role in ORGANIZATION_ROLES or principal.is_platform_admin
-        ]
-
-    async def update(self, principal: Principal, user_id: uuid.UUID, data: UserUpdate) -> UserRead:
-        user, organization_name = await self._load(principal, user_id)
-        require(
-            policies.can_update_user(principal, user.organization_id),
-            "Only an organization administrator can change members' accounts.",
-        )
-        if data.roles is not None:
-            roles = _unique_roles(data.roles)
-            if not policies.can_grant_roles(principal, roles):
-                raise RoleNotAllowed(
-                    "The admin role is granted only by the platform operators: choose "
-                    "organization roles (see GET /api/users/roles)."
-                )
-            user.roles = [role.value for role in roles]
-        if data.display_name is not None:
-            user.display_name = data.display_name
-        if data.is_active is not None and data.is_active != user.is_active:
-            if not data.is_active and not policies.can_deactivate_user(principal, user.id):
-                raise PermissionDenied(
-                    "You cannot deactivate your own account: ask another administrator."
-                )
-            user.is_active = data.is_active
-            if not data.is_active:
-                await self.repository.revoke_user_sessions(user.id, now=utcnow())
-        user.updated_at = utcnow()
-        await self.session.flush()
-        return user_read(user, organization_name)

@@ -12,7 +12,12 @@ from clinvault.errors import TokenInvalid
 from clinvault.identity.oidc import issuer_for, verify_external_token
 from clinvault.identity.principal import Principal, Role
 from clinvault.identity.repository import IdentityRepository
-from clinvault.identity.tokens import ISSUER, TokenIssuer, unverified_claims
+from clinvault.identity.tokens import (
+    TokenIssuer,
+    is_clinvault_signed,
+    unverified_claims,
+    unverified_header,
+)
 from clinvault.models.identity import Organization, User
 
 PLATFORM_KIND = "platform"
@@ -44,21 +49,28 @@ def principal_for(
 
 
 async def authenticate_bearer(container: Container, session: AsyncSession, token: str) -> Principal:
-    claims = unverified_claims(token)
+    header = unverified_header(token)
     repository = IdentityRepository(session)
-    issuer = claims.get("iss")
-    if issuer == ISSUER:
-        access = TokenIssuer(container.keys, container.settings.security).verify_access(token)
-        row = await repository.active_session_user(
+    if is_clinvault_signed(header):
+        issuer = TokenIssuer(container.keys, container.settings.security)
+        access = issuer.verify_access(token, header=header)
+        grants = await repository.active_session_grants(
             access.user_id, access.organization_id, access.session_id
         )
-        if row is None:
+        if grants is None:
             raise TokenInvalid(
                 "This session has ended (signed out, revoked, or the account was disabled): "
                 "sign in again."
             )
-        return principal_for(row[0], row[1], session_id=access.session_id)
-    external = issuer_for(container.settings.oidc_issuers, issuer)
+        roles, organization_kind = grants
+        return Principal(
+            user_id=access.user_id,
+            organization_id=access.organization_id,
+            roles=effective_roles(roles, organization_kind),
+            session_id=access.session_id,
+        )
+    claims = unverified_claims(token)
+    external = issuer_for(container.settings.oidc_issuers, claims.get("iss"))
     if external is None:
         raise TokenInvalid(
             "Tokens from this issuer are not accepted: sign in with POST /api/auth/login or "

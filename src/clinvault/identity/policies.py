@@ -41,6 +41,16 @@ def can_read_organization(principal: Principal, organization_id: uuid.UUID) -> b
     return principal.is_platform_admin or principal.organization_id == organization_id
 
 
+STAFF_ROLES = frozenset(
+    {Role.ORG_ADMIN, Role.DOCTOR, Role.NURSE, Role.CLERK, Role.CREDENTIALING_REVIEWER}
+)
+
+
+def can_list_practitioners(principal: Principal) -> bool:
+    """Staff of a provider see who can take appointments (names only)."""
+    return any(principal.has(role) for role in STAFF_ROLES)
+
+
 def can_list_users(principal: Principal, organization_id: uuid.UUID | None) -> bool:
     if organization_id is None:
         return principal.is_platform_admin
@@ -53,6 +63,12 @@ def can_read_user(principal: Principal, user_id: uuid.UUID, organization_id: uui
 
 def can_update_user(principal: Principal, organization_id: uuid.UUID) -> bool:
     return _manages(principal, organization_id)
+
+
+def can_create_user(principal: Principal, organization_id: uuid.UUID) -> bool:
+    return principal.organization_id == organization_id and principal.has(
+        Role.ORG_ADMIN, Role.ADMIN
+    )
 
 
 def can_deactivate_user(principal: Principal, user_id: uuid.UUID) -> bool:

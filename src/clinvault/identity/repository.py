@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, String, cast, delete, exists, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,11 @@ def _user_with_org() -> Select[User, str]:
     return select(User, Organization.name).join(
         Organization, Organization.id == User.organization_id
     )
+
+
+def _has_role(role: str) -> ColumnElement[bool]:
+    """Roles are a JSON list of fixed names; its quoted form matches one name exactly."""
+    return cast(User.roles, String).contains(f'"{role}"', autoescape=True)
 
 
 def _rowcount(result: object) -> int:
@@ -96,12 +101,14 @@ class IdentityRepository:
         ).first()
         return None if row is None else (row[0], row[1])
 
-    async def active_session_user(
+    async def active_session_grants(
         self, user_id: uuid.UUID, organization_id: uuid.UUID, session_id: uuid.UUID | None
-    ) -> tuple[User, Organization] | None:
-        """The user of an access token if the account, its tenant and its session are live."""
+    ) -> tuple[list[str], str] | None:
+        """The stored roles and the tenant's kind of an access token's user, if the account,
+        its tenant and its session are live: one query on primary keys and the family index,
+        run on every authenticated request, so it loads two columns rather than entities."""
         query = (
-            select(User, Organization)
+            select(User.roles, Organization.kind)
             .join(Organization, Organization.id == User.organization_id)
             .where(
                 User.id == user_id,
@@ -122,7 +129,7 @@ class IdentityRepository:
                 ),
             )
         row = (await self.session.execute(query)).first()
-        return None if row is None else (row[0], row[1])
+        return None if row is None else (list(row[0]), str(row[1]))
 
     async def active_user_by_email_global(self, email: str) -> tuple[User, Organization] | None:
         """For a verified external identity token."""
@@ -148,15 +155,41 @@ class IdentityRepository:
         return None if row is None else (row[0], row[1])
 
     async def users(
-        self, *, tenant: uuid.UUID | None, limit: int, offset: int
+        self,
+        *,
+        tenant: uuid.UUID | None,
+        limit: int,
+        offset: int,
+        role: str | None = None,
+        is_active: bool | None = None,
+        email_contains: str | None = None,
     ) -> tuple[list[tuple[User, str]], int]:
-        count_query = select(func.count()).select_from(User)
+        conditions: list[ColumnElement[bool]] = []
         if tenant is not None:
-            count_query = count_query.where(User.organization_id == tenant)
+            conditions.append(User.organization_id == tenant)
+        if role is not None:
+            conditions.append(_has_role(role))
+        if is_active is not None:
+            conditions.append(User.is_active.is_(is_active))
+        if email_contains:
+            conditions.append(User.email.contains(email_contains, autoescape=True))
+        count_query = select(func.count()).select_from(User).where(*conditions)
         total = int(await self.session.scalar(count_query) or 0)
-        query = _scoped(_user_with_org(), tenant).order_by(User.email, User.id)
+        query = _user_with_org().where(*conditions).order_by(User.email, User.id)
         rows = (await self.session.execute(query.limit(limit).offset(offset))).all()
         return [(row[0], row[1]) for row in rows], total
+
+    async def count_active_with_role(
+        self, role: str, *, tenant: uuid.UUID, excluding: uuid.UUID | None = None
+    ) -> int:
+        query = (
+            select(func.count())
+            .select_from(User)
+            .where(User.organization_id == tenant, User.is_active.is_(True), _has_role(role))
+        )
+        if excluding is not None:
+            query = query.where(User.id != excluding)
+        return int(await self.session.scalar(query) or 0)
 
     async def record_login_failure(
         self, user_id: uuid.UUID, *, now: datetime, threshold: int, base: int, cap: int

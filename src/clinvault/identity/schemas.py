@@ -121,6 +121,22 @@ class UserUpdate(RequestBody):
     is_active: bool | None = None
 
 
+class UserChange(RequestBody):
+    """PUT /api/users/{id}: activation has its own routes (/deactivate, /activate)."""
+
+    display_name: DisplayName | None = None
+    roles: Annotated[list[Role], Field(min_length=1, max_length=len(Role))] | None = None
+
+
+class UserCreate(RequestBody):
+    """A member created directly by an organization administrator, in their organization."""
+
+    email: EmailStr
+    password: Annotated[str, Field(max_length=1024)]
+    display_name: DisplayName
+    roles: Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
+
+
 class RoleRead(BaseModel):
     name: str
     description: str

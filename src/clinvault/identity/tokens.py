@@ -69,6 +69,24 @@ def new_refresh_token() -> tuple[str, str]:
     return raw, hash_token(raw)
 
 
+def unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header without any check: only to pick the verifier and its key."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise TokenInvalid(
+            "The bearer token is not a well-formed JWT: send the access_token from "
+            "POST /api/auth/login."
+        ) from None
+    return header
+
+
+def is_clinvault_signed(header: dict[str, Any]) -> bool:
+    """Only clinvault signs with a shared secret; identity providers must sign with
+    asymmetric keys (oidc.py refuses anything else)."""
+    return header.get("alg") == ALGORITHM
+
+
 def unverified_claims(token: str) -> dict[str, Any]:
     """The claims without any check: only to route a token to the right verifier."""
     try:
@@ -118,8 +136,10 @@ class TokenIssuer:
             {"sub": str(user_id), "org": str(organization_id), "amr": ["pwd"]},
         )
 
-    def verify_access(self, token: str) -> AccessClaims:
-        claims = self._verify(token, ACCESS, ("org", "sid", "roles"))
+    def verify_access(self, token: str, *, header: dict[str, Any] | None = None) -> AccessClaims:
+        """The checked claims of an access token; `header`, if the caller has already
+        parsed it, saves parsing it again (it is still verified with the signature)."""
+        claims = self._verify(token, ACCESS, ("org", "sid", "roles"), header)
         try:
             roles = claims["roles"]
             if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
@@ -159,10 +179,16 @@ class TokenIssuer:
         key = self._keys.derive(KEY_PURPOSE, version)
         return jwt.encode(payload, key, algorithm=ALGORITHM, headers={"kid": str(version)})
 
-    def _verify(self, token: str, typ: str, required: tuple[str, ...]) -> dict[str, Any]:
+    def _verify(
+        self,
+        token: str,
+        typ: str,
+        required: tuple[str, ...],
+        header: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         invalid = _INVALID_DETAIL[typ]
         try:
-            kid = jwt.get_unverified_header(token).get("kid")
+            kid = (header if header is not None else jwt.get_unverified_header(token)).get("kid")
             if not isinstance(kid, str) or not kid.isdigit():
                 raise TokenInvalid(invalid)
             key = self._keys.derive(KEY_PURPOSE, int(kid))

@@ -2,15 +2,41 @@
 
 from clinvault.models.audit import AuditEvent
 from clinvault.models.base import Base
+from clinvault.models.credentials import (
+    CredentialCategory,
+    CredentialDocument,
+    CredentialReminder,
+    CredentialSubmission,
+    PractitionerProfile,
+)
 from clinvault.models.identity import Invitation, Organization, RecoveryCode, RefreshToken, User
+from clinvault.models.notifications import Notification
 from clinvault.models.objects import EncryptedObject
+from clinvault.models.records import (
+    Appointment,
+    MedicalRecord,
+    Patient,
+    PatientSearchToken,
+    RecordAttachment,
+)
 
 __all__ = [
+    "Appointment",
     "AuditEvent",
     "Base",
+    "CredentialCategory",
+    "CredentialDocument",
+    "CredentialReminder",
+    "CredentialSubmission",
     "EncryptedObject",
     "Invitation",
+    "MedicalRecord",
+    "Notification",
     "Organization",
+    "Patient",
+    "PatientSearchToken",
+    "PractitionerProfile",
+    "RecordAttachment",
     "RecoveryCode",
     "RefreshToken",
     "User",

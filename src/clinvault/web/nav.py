@@ -28,19 +28,55 @@ class NavEntry:
 HOME = NavEntry("Home", "portal.home")
 PROFILE = NavEntry("Profile", "portal.profile", also=("portal.mfa.enroll", "portal.mfa.verify"))
 INVITE_USER = NavEntry("Invite user", "portal.invite", also=("portal.invite.submit",))
+MY_CREDENTIALS = NavEntry(
+    "My credentials",
+    "portal.credentials.mine",
+    also=("portal.credentials.submission", "portal.credentials.replace"),
+)
+UPLOAD_DOCUMENTS = NavEntry(
+    "Upload documents",
+    "portal.credentials.upload",
+    also=("portal.credentials.upload.submit", "portal.credentials.profile"),
+)
+REVIEW_QUEUE = NavEntry(
+    "Review queue",
+    "portal.credentials.review_queue",
+    also=("portal.credentials.document", "portal.credentials.decide"),
+)
+PATIENTS = NavEntry(
+    "Patients",
+    "portal.patient.list",
+    also=(
+        "portal.patient.new",
+        "portal.patient.create",
+        "portal.patient.read",
+        "portal.record.new",
+        "portal.record.create",
+        "portal.appointment.new",
+        "portal.appointment.book",
+    ),
+)
+APPOINTMENTS = NavEntry("Appointments", "portal.appointment.list")
+USERS = NavEntry(
+    "Users",
+    "portal.user.list",
+    also=("portal.user.new", "portal.user.create", "portal.user.read", "portal.user.roles"),
+)
+AUDIT_LOG = NavEntry("Audit log", "portal.audit.logs")
+MY_CHART = NavEntry("My chart", "portal.my_chart.read")
 
 LEADING: tuple[NavEntry, ...] = (HOME,)
 TRAILING: tuple[NavEntry, ...] = (PROFILE,)
 
 ROLE_ENTRIES: Mapping[Role, tuple[NavEntry, ...]] = {
     Role.ADMIN: (),
-    Role.ORG_ADMIN: (INVITE_USER,),
-    Role.DOCTOR: (),
-    Role.NURSE: (),
-    Role.CLERK: (),
-    Role.CREDENTIALING_REVIEWER: (),
+    Role.ORG_ADMIN: (PATIENTS, APPOINTMENTS, USERS, INVITE_USER, AUDIT_LOG),
+    Role.DOCTOR: (PATIENTS, APPOINTMENTS, MY_CREDENTIALS, UPLOAD_DOCUMENTS),
+    Role.NURSE: (PATIENTS, APPOINTMENTS, MY_CREDENTIALS, UPLOAD_DOCUMENTS),
+    Role.CLERK: (PATIENTS, APPOINTMENTS),
+    Role.CREDENTIALING_REVIEWER: (REVIEW_QUEUE,),
     Role.PHARMACIST: (),
-    Role.PATIENT: (),
+    Role.PATIENT: (MY_CHART,),
 }
 
 

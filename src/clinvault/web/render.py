@@ -60,6 +60,8 @@ def page_context(request: Request, principal: Principal | None) -> dict[str, Any
         "url": lambda name, **params: url(request, name, **params),
         "static": lambda path: f"/static/{path}",
         "csrf_field": csrf_field,
+        # Set by require_principal for signed-in pages; None hides the counter.
+        "unread_notifications": getattr(request.state, "unread_notifications", None),
     }
 
 

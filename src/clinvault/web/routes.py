@@ -6,7 +6,19 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from clinvault.web import errors
-from clinvault.web.pages import account, invitations, signin
+from clinvault.web.pages import (
+    account,
+    admin_users,
+    appointments,
+    audit_viewer,
+    credentials,
+    credentials_review,
+    invitations,
+    notifications,
+    patients,
+    records_pages,
+    signin,
+)
 from clinvault.web.render import STATIC
 
 
@@ -16,4 +28,9 @@ def mount_portal(app: FastAPI) -> None:
     app.include_router(signin.router)
     app.include_router(account.router)
     app.include_router(invitations.router)
+    app.include_router(credentials.router)
+    app.include_router(credentials_review.router)
+    app.include_router(notifications.router)
+    for records_page in (patients, records_pages, appointments, admin_users, audit_viewer):
+        app.include_router(records_page.router)
     errors.install(app)

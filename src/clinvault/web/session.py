@@ -22,6 +22,7 @@ from clinvault.identity.authn import authenticate_bearer
 from clinvault.identity.principal import Principal
 from clinvault.identity.schemas import TokenResponse
 from clinvault.identity.service import AuthService
+from clinvault.notifications.service import NotificationService
 from clinvault.web import cookies
 
 _MAX_NEXT = 2048
@@ -120,6 +121,10 @@ async def require_principal(
     principal = await resolve(request, session, container)
     if principal is None:
         raise LoginRequired(here(request) if request.method == "GET" else None)
+    # The header's unread counter (base.html), read once per signed-in page.
+    request.state.unread_notifications = await NotificationService(session).unread_count(
+        principal
+    )
     return principal
 
 

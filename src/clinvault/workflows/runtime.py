@@ -43,7 +43,7 @@ from clinvault.workflows.recovery import OrphanSweeper
 
 log = structlog.get_logger(__name__)
 
-WORKFLOW_MODULES = ("clinvault.identity.workflows",)
+WORKFLOW_MODULES = ("clinvault.identity.workflows", "clinvault.credentials.workflows")
 WORKFLOW_VERSION = "clinvault-workflows-1"
 APP_NAME = "clinvault"
 POSTGRES_POOL_SIZE = 10
@@ -100,6 +100,11 @@ def start(app_container: Container, *, executor_id: str | None = None) -> None:
         try:
             DBOS(config=dbos_config(settings, lease.executor_id))
             DBOS.launch()
+            for module in WORKFLOW_MODULES:
+                # Schedules are installed after launch in DBOS 3 (`on_launch` hooks).
+                hook = getattr(importlib.import_module(module), "on_launch", None)
+                if hook is not None:
+                    hook()
         except BaseException:
             DBOS.destroy(destroy_registry=False)
             lease.release()

@@ -17,7 +17,7 @@ def test_verify_passes_then_fails_after_an_edit_in_sql(cli: Cli) -> None:
     _seed(cli)
     result = cli.run("audit", "verify")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("audit chain intact: 3 events")
+    assert result.stdout.startswith("audit chain intact: 4 events")
 
     first = cli.sql("SELECT min(seq) FROM audit_events")[0][0]
     cli.sql("UPDATE audit_events SET action = 'organization.delete' WHERE seq = :seq", seq=first)
@@ -34,10 +34,11 @@ def test_export_writes_one_json_object_per_event(cli: Cli) -> None:
     target.parent.mkdir()
     result = cli.run("audit", "export", "--out", str(target))
     assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == "exported 3 events"
+    assert result.stderr.strip() == "exported 4 events"
     events = [json.loads(line) for line in target.read_text().splitlines()]
     assert [e["action"] for e in events] == [
         "demo.seed",
+        "demo.records",
         "organization.create",
         "organization.create",
     ]

@@ -71,4 +71,4 @@ async def test_malformed_ids_and_unknown_ids(
         404,
         "user_not_found",
     )
-    problem(await client.put("/api/users/roles", headers=headers), 405, "method_not_allowed")
+    problem(await client.delete("/api/users/roles", headers=headers), 405, "method_not_allowed")

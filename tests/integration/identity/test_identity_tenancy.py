@@ -171,8 +171,8 @@ async def test_org_admin_updates_members_within_the_rules(
     )
     problem(
         await client.patch(f"/api/users/{admin.id}", json={"is_active": False}, headers=headers),
-        403,
-        "permission_denied",
+        409,
+        "self_deactivation_refused",
     )
     problem(
         await client.patch(

@@ -137,3 +137,18 @@ async def test_an_unexpected_error_is_a_logged_500_without_internals(
         app.router.routes[:] = [
             r for r in app.router.routes if getattr(r, "path", "") != "/api/test-explode"
         ]
+
+
+async def test_an_upload_limit_does_not_widen_the_json_limit_of_its_neighbours(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    """Attachments may be large; the JSON routes beside them keep the JSON limit."""
+    limit = container.settings.security.max_json_body_bytes
+    assert container.settings.records.max_attachment_bytes > 2 * limit
+    response = await client.post(
+        "/api/records/",
+        content=b"x" * (2 * limit),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["code"] == "body_too_large"

@@ -1,0 +1,114 @@
+"""The vocabulary of the matrix: actors, scenarios, cases and the cell helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+RULES: tuple[str, ...] = (
+    "1. Not signed in: 401 on every route.",
+    "2. Another tenant's object named in the path: 404 for every signed-in actor,",
+    "   whatever the role (the tenant-scoped lookup answers before any permission",
+    "   check). The tenant comes from the principal, and the platform operators'",
+    "   tenant holds no clinical data: only user administration and the audit",
+    "   views let the platform administrator see across tenants.",
+    "3. A patient account sees its own chart (demographics, records,",
+    "   appointments) and nothing else: anyone else's chart is 404, lists hold",
+    "   only its own rows, and acting on its own chart without the permission is 403.",
+    "4. A credential document or submission is visible to its practitioner and to",
+    "   the organization's credentialing reviewers only; to anyone else it is 404.",
+    "   A reviewer never decides on their own documents (403).",
+    "5. Otherwise deny by default: an action the role is not granted is 403. On a",
+    "   collection route (list, search, create) that refusal comes first, before",
+    "   anything is looked up, so another tenant's id or organization in the body",
+    "   or query is 403 for such a role and 404 for a role that may act.",
+)
+"""The rules the expectations follow, as published in docs/access-control.md."""
+
+
+class Actor(StrEnum):
+    ADMIN = "admin"
+    ORG_ADMIN = "org_admin"
+    DOCTOR = "doctor"
+    NURSE = "nurse"
+    CLERK = "clerk"
+    CREDENTIALING_REVIEWER = "credentialing_reviewer"
+    PHARMACIST = "pharmacist"
+    PATIENT = "patient"
+    ANONYMOUS = "anonymous"
+
+
+SIGNED_IN: tuple[Actor, ...] = tuple(actor for actor in Actor if actor is not Actor.ANONYMOUS)
+
+
+class Scenario(StrEnum):
+    """What the request targets, seen from the actor (who belongs to the home tenant)."""
+
+    TENANT = "own tenant"
+    """A collection of the actor's own organization (list, search, create)."""
+    OTHERS = "someone else's"
+    """An object of the actor's organization that is not the actor's own."""
+    OWN = "own"
+    """The actor's own object: the patient's chart, the practitioner's document, the account."""
+    FOREIGN = "other tenant"
+    """An object (or an organization filter) of another organization."""
+
+
+SCENARIO_MEANING: dict[Scenario, str] = {
+    Scenario.TENANT: "a collection of the actor's own organization (list, search, create)",
+    Scenario.OTHERS: "an object of the actor's organization that is not the actor's own",
+    Scenario.OWN: (
+        "the actor's own object: the patient account's chart, the practitioner's own "
+        "credential document (the credentialing reviewer also holds a practitioner "
+        "profile, so has documents of their own), the user's own account, profile or "
+        "notification"
+    ),
+    Scenario.FOREIGN: "an object of another organization, or a filter naming it",
+}
+
+Cells = Mapping[Actor, int | None]
+"""Expected status per actor; None where the scenario does not exist for that actor."""
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    method: str
+    path: str
+    action: str
+    scenario: Scenario
+    expected: Cells
+    variant: str = ""
+    """Distinguishes two cases of the same route and scenario (e.g. which fields change)."""
+
+    @property
+    def key(self) -> str:
+        variant = f" [{self.variant}]" if self.variant else ""
+        return f"{self.method} {self.path}{variant} ({self.scenario.value})"
+
+
+def cells(default: int | None, /, anonymous: int | None = 401, **given: int | None) -> Cells:
+    """Every signed-in actor gets `default` unless named in `given`."""
+    result: dict[Actor, int | None] = dict.fromkeys(SIGNED_IN, default)
+    result[Actor.ANONYMOUS] = anonymous
+    for name, status in given.items():
+        result[Actor(name)] = status
+    return result
+
+
+def own(**given: int | None) -> Cells:
+    """A scenario that exists only for the actors named (the others have no own object)."""
+    return cells(None, anonymous=None, **given)
+
+
+def granted(status: int, actors: Iterable[Actor]) -> dict[str, int]:
+    return {actor.value: status for actor in actors}
+
+
+FOREIGN_404 = cells(404)
+
+FRONT_DESK = (Actor.ORG_ADMIN, Actor.CLERK)
+CLINICAL = (Actor.ORG_ADMIN, Actor.DOCTOR, Actor.NURSE)
+STAFF = (Actor.ORG_ADMIN, Actor.DOCTOR, Actor.NURSE, Actor.CLERK)
+PRACTITIONERS = (Actor.DOCTOR, Actor.NURSE)
+ORG_MANAGERS = (Actor.ADMIN, Actor.ORG_ADMIN)

@@ -1,0 +1,228 @@
+"""HTTP routes of credential intake, status, review and expiry."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi import Path as PathParam
+from fastapi.responses import StreamingResponse
+
+from clinvault.config import Settings
+from clinvault.credentials.review import ReviewService
+from clinvault.credentials.schemas import (
+    CategoryCreate,
+    CategoryRead,
+    DecisionRequest,
+    DocumentPage,
+    DocumentRead,
+    DocumentStatus,
+    ProfileRead,
+    ProfileUpdate,
+    SubmissionCreated,
+    SubmissionRead,
+)
+from clinvault.credentials.service import CredentialService
+from clinvault.credentials.submission_service import SubmissionService
+from clinvault.credentials.uploads import ParsedUpload, UploadLimits, receive_upload
+from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
+
+router = APIRouter(prefix="/api/credentials", tags=["credentials"])
+
+SUBMISSIONS_PATH = re.compile(r"/api/credentials/submissions/?")
+REPLACEMENT_PATH = re.compile(r"/api/credentials/documents/[^/]+/replacement/?")
+MULTIPART_OVERHEAD = 1024 * 1024
+UPLOAD_DOC = (
+    "multipart/form-data: repeated `files` parts and one `metadata` part holding a JSON "
+    "array with one object per file, in order: category, issuing_authority, issued_on, "
+    "expires_on (not for curriculum_vitae), document_number, optional sha256."
+)
+
+
+def body_limit_overrides(settings: Settings) -> list[tuple[re.Pattern[str], int]]:
+    """Body limits of the upload paths for RequestPipeline (exact limits are enforced here)."""
+    policy = settings.credentials
+    return [
+        (SUBMISSIONS_PATH, policy.max_submission_bytes + MULTIPART_OVERHEAD),
+        (REPLACEMENT_PATH, policy.max_file_bytes + MULTIPART_OVERHEAD),
+    ]
+
+
+async def _receive(request: Request, settings: Settings, *, max_files: int) -> ParsedUpload:
+    policy = settings.credentials
+    return await receive_upload(
+        request.headers.get("content-type"),
+        request.stream(),
+        UploadLimits(
+            max_file_bytes=policy.max_file_bytes,
+            max_body_bytes=policy.max_submission_bytes,
+            max_files=max_files,
+        ),
+        spool_root=settings.home / "tmp" / "uploads",
+    )
+
+
+@router.get("/profile", name="credentials.profile.read")
+async def read_profile(
+    principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> ProfileRead:
+    return await CredentialService(session, container).profile(principal)
+
+
+@router.put("/profile", name="credentials.profile.update")
+async def put_profile(
+    body: ProfileUpdate, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> ProfileRead:
+    """Create or update your practitioner profile; the NPI must pass its check digit."""
+    return await CredentialService(session, container).put_profile(principal, body)
+
+
+@router.get("/categories", name="credentials.categories.list")
+async def list_categories(
+    principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> list[CategoryRead]:
+    return await CredentialService(session, container).categories(principal)
+
+
+@router.post(
+    "/categories", name="credentials.categories.create", status_code=status.HTTP_201_CREATED
+)
+async def create_category(
+    body: CategoryCreate, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> CategoryRead:
+    """Add an organization category (organization admins)."""
+    return await CredentialService(session, container).add_category(principal, body)
+
+
+@router.post(
+    "/submissions",
+    name="credentials.submissions.create",
+    status_code=status.HTTP_201_CREATED,
+    description=UPLOAD_DOC,
+)
+async def submit(
+    request: Request, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> SubmissionCreated:
+    service = SubmissionService(session, container)
+    await service.intake.require_practitioner(principal)
+    upload = await _receive(
+        request, container.settings, max_files=container.settings.credentials.max_files
+    )
+    try:
+        return await service.submit(principal, upload)
+    finally:
+        upload.cleanup()
+
+
+@router.get("/submissions/{reference}", name="credentials.submissions.read")
+async def read_submission(
+    reference: Annotated[str, PathParam(max_length=32)],
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+) -> SubmissionRead:
+    return await CredentialService(session, container).submission(principal, reference)
+
+
+@router.get("/mine", name="credentials.mine")
+async def mine(
+    principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> list[DocumentRead]:
+    """Your current credential documents with status and days to expiry."""
+    return await CredentialService(session, container).mine(principal)
+
+
+@router.get("/expiring", name="credentials.expiring")
+async def expiring(
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+    within_days: Annotated[int, Query(ge=0, le=3650)] = 90,
+) -> list[DocumentRead]:
+    """Documents expiring within N days: the organization's for reviewers and admins."""
+    return await CredentialService(session, container).expiring(principal, within_days)
+
+
+@router.get("/review-queue", name="credentials.review_queue")
+async def review_queue(
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+    status_filter: Annotated[DocumentStatus | None, Query(alias="status")] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    practitioner: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DocumentPage:
+    return await ReviewService(session, container).queue(
+        principal,
+        status=status_filter,
+        category=category,
+        practitioner_id=practitioner,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/documents/{document_id}", name="credentials.documents.read")
+async def read_document(
+    document_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> DocumentRead:
+    return await CredentialService(session, container).document(principal, document_id)
+
+
+@router.get("/documents/{document_id}/content", name="credentials.documents.content")
+async def document_content(
+    document_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> StreamingResponse:
+    """The decrypted file, checked against its SHA-256 on the way out."""
+    content = await CredentialService(session, container).content(principal, document_id)
+    ascii_name = content.filename.encode("ascii", "replace").decode().replace('"', "_")
+    disposition = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(content.filename)}"
+    )
+    return StreamingResponse(
+        content.chunks,
+        media_type=content.content_type,
+        headers={
+            "Content-Disposition": disposition,
+            "Content-Length": str(content.size),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.post("/documents/{document_id}/decision", name="credentials.documents.decide")
+async def decide(
+    document_id: uuid.UUID,
+    body: DecisionRequest,
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+) -> DocumentRead:
+    """Verify or reject (with reason_code and note) a document waiting for review."""
+    return await ReviewService(session, container).decide(principal, document_id, body)
+
+
+@router.post(
+    "/documents/{document_id}/replacement",
+    name="credentials.documents.replace",
+    status_code=status.HTTP_201_CREATED,
+)
+async def replace(
+    document_id: uuid.UUID,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+) -> SubmissionCreated:
+    """Upload a new version of a rejected document: one `files` part and its `metadata`."""
+    service = SubmissionService(session, container)
+    upload = await _receive(request, container.settings, max_files=1)
+    try:
+        return await service.replace(principal, document_id, upload)
+    finally:
+        upload.cleanup()

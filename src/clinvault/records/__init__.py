@@ -1,0 +1,1 @@
+"""Records platform: patients (PHI encrypted and searchable), medical records, appointments."""

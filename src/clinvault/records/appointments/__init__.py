@@ -1,0 +1,1 @@
+"""Appointments: booking, rescheduling and cancelling without double-booking."""

@@ -1,0 +1,49 @@
+"""Request and response bodies of the appointments API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from clinvault.records.pagination import Page
+from clinvault.records.schemas import MediumText, RequestBody
+
+Status = Literal["scheduled", "cancelled"]
+SCHEDULED = "scheduled"
+CANCELLED = "cancelled"
+
+
+class AppointmentCreate(RequestBody):
+    patient_id: uuid.UUID
+    practitioner_id: uuid.UUID = Field(description="A doctor or nurse of your organization.")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: MediumText | None = None
+
+
+class AppointmentUpdate(RequestBody):
+    """Reschedule: the fields sent replace the current ones."""
+
+    practitioner_id: uuid.UUID | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    reason: MediumText | None = None
+
+
+class AppointmentRead(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    practitioner_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
+    status: str
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+AppointmentPage = Page[AppointmentRead]

@@ -1,0 +1,1 @@
+"""Medical records: versioned (amendments), typed, with encrypted attachments."""

@@ -1,0 +1,1 @@
+"""Patients: registration, demographics, the patient-user link and search."""

@@ -1,0 +1,83 @@
+"""HTTP routes of patients: /api/patients/."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
+from clinvault.records.http import PageDep
+from clinvault.records.patients.schemas import (
+    PatientCreate,
+    PatientPage,
+    PatientRead,
+    PatientSearchPage,
+    PatientUpdate,
+    PatientUserLink,
+)
+from clinvault.records.patients.service import PatientService
+
+router = APIRouter(prefix="/api/patients", tags=["patients"])
+
+
+@router.post("/", name="records.patient.create", status_code=status.HTTP_201_CREATED)
+async def create_patient(
+    body: PatientCreate, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> PatientRead:
+    """Register a patient (administrators, clerks, doctors, nurses); MRN generated if absent."""
+    return await PatientService(session, container).create(principal, body)
+
+
+@router.get("/", name="records.patient.list")
+async def list_patients(
+    principal: PrincipalDep, session: SessionDep, container: ContainerDep, paging: PageDep
+) -> PatientPage:
+    """The organization's patients in registration order; a patient sees only their own."""
+    return await PatientService(session, container).list_patients(principal, paging)
+
+
+@router.get("/search", name="records.patient.search")
+async def search_patients(
+    q: Annotated[str, Query(max_length=100, description="Name prefix, MRN, YYYY-MM-DD or phone")],
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+    paging: PageDep,
+) -> PatientSearchPage:
+    """One box: name prefixes (first or last, any case or accent), exact MRN, date of
+    birth (YYYY-MM-DD) or phone number (any format)."""
+    return await PatientService(session, container).search(principal, q, paging)
+
+
+@router.get("/{patient_id}", name="records.patient.read")
+async def read_patient(
+    patient_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> PatientRead:
+    return await PatientService(session, container).get(principal, patient_id)
+
+
+@router.put("/{patient_id}", name="records.patient.update")
+async def update_patient(
+    patient_id: uuid.UUID,
+    body: PatientUpdate,
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+) -> PatientRead:
+    """Change the fields sent. Administrators and clerks: all; doctors and nurses:
+    allergies, emergency_contact and blood_type only."""
+    return await PatientService(session, container).update(principal, patient_id, body)
+
+
+@router.post("/{patient_id}/link-user", name="records.patient.link_user")
+async def link_patient_user(
+    patient_id: uuid.UUID,
+    body: PatientUserLink,
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+) -> PatientRead:
+    """Link the patient's own account (a `patient` user), or unlink with null."""
+    return await PatientService(session, container).link_user(principal, patient_id, body.user_id)

@@ -1,0 +1,15 @@
+"""Every router of the records platform, for main.py to include."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from clinvault.records.appointments.routes import router as appointments
+from clinvault.records.medical.attachment_routes import (
+    body_limit_overrides as body_limit_overrides,
+)
+from clinvault.records.medical.attachment_routes import router as attachments
+from clinvault.records.medical.routes import router as medical_records
+from clinvault.records.patients.routes import router as patients
+
+routers: list[APIRouter] = [patients, medical_records, attachments, appointments]

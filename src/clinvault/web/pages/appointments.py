@@ -1,0 +1,269 @@
+"""The appointment schedule, booking (a clash is shown on the form) and cancelling.
+
+Every time in the portal is shown in UTC; the booking form reads the date
+and time in the time zone the user picks (UTC by default).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import Request, Response
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinvault import context
+from clinvault.bootstrap import Container
+from clinvault.deps import ContainerDep, SessionDep
+from clinvault.errors import AppointmentClash, RequestInvalid
+from clinvault.identity import policies as identity_policies
+from clinvault.identity.principal import Principal, Role
+from clinvault.identity.users_service import UserService
+from clinvault.records import policies
+from clinvault.records.appointments.repository import AppointmentFilter
+from clinvault.records.appointments.schemas import AppointmentCreate
+from clinvault.records.appointments.service import AppointmentService
+from clinvault.records.pagination import PageRequest
+from clinvault.records.patients.service import PatientService
+from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
+from clinvault.web.pages.patients import app_field_errors, field_errors, form_values, page_count
+from clinvault.web.render import render
+from clinvault.web.session import PortalPrincipal, safe_next
+
+router = portal_router()
+
+PAGE_SIZE = 50
+SCHEDULE_DAYS = (1, 7, 14, 31)
+DURATIONS = ("15", "30", "45", "60", "90", "120")
+BOOKING_FIELDS = ("practitioner_id", "day", "start", "minutes", "timezone", "reason")
+
+
+async def people_names(
+    session: AsyncSession, container: Container, principal: Principal
+) -> dict[uuid.UUID, str]:
+    """Names of the organization's doctors and nurses, for staff; nothing for others."""
+    if not identity_policies.can_list_practitioners(principal):
+        return {}
+    return await UserService(session, container).practitioners(principal)
+
+
+async def _patient_names(
+    session: AsyncSession, container: Container, principal: Principal, ids: set[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    service = PatientService(session, container)
+    names: dict[uuid.UUID, str] = {}
+    for patient_id in ids:
+        patient = await service.lookup(principal, patient_id)
+        if patient is not None:
+            names[patient_id] = f"{patient.last_name}, {patient.first_name}"
+    return names
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return datetime.now(UTC).date()
+
+
+@router.get("/appointments", name="portal.appointment.list")
+async def schedule(
+    request: Request,
+    principal: PortalPrincipal,
+    session: SessionDep,
+    container: ContainerDep,
+    start: str = "",
+    days: int = 7,
+    practitioner: str = "",
+    page: int = 1,
+) -> Response:
+    first_day = _day(start.strip()[:10])
+    days = days if days in SCHEDULE_DAYS else 7
+    takes_appointments = principal.has(Role.DOCTOR, Role.NURSE)
+    mine = takes_appointments and practitioner != "all"
+    chosen: uuid.UUID | None = principal.user_id if mine else None
+    if practitioner not in ("", "all"):
+        try:
+            chosen = uuid.UUID(practitioner)
+        except ValueError:
+            chosen = None
+    window_start = datetime.combine(first_day, time.min, tzinfo=UTC)
+    where = AppointmentFilter(
+        practitioner_id=chosen, start=window_start, stop=window_start + timedelta(days=days)
+    )
+    paging = PageRequest(page=min(max(page, 1), 100_000), page_size=PAGE_SIZE)
+    result = await AppointmentService(session, container).list_appointments(
+        principal, where, paging
+    )
+    patients = await _patient_names(
+        session, container, principal, {item.patient_id for item in result.items}
+    )
+    names = await people_names(session, container, principal)
+    context.describe_resource("appointment")
+    values = {
+        "result": result,
+        "pages": page_count(result.total, PAGE_SIZE),
+        "start": first_day.isoformat(),
+        "days": days,
+        "day_choices": SCHEDULE_DAYS,
+        "practitioner": "" if chosen is None else str(chosen),
+        "showing_mine": chosen is not None and chosen == principal.user_id,
+        "takes_appointments": takes_appointments,
+        "patients": patients,
+        "names": names,
+        "can_book": policies.can_book_appointments(principal),
+        "params": {"start": first_day.isoformat(), "days": days, "practitioner": practitioner},
+    }
+    return render(request, "appointments_list.html", values, principal=principal)
+
+
+def _booking_page(
+    request: Request, principal: Principal, status_code: int = 200, **values: Any
+) -> Response:
+    data: dict[str, Any] = {
+        "values": {**dict.fromkeys(BOOKING_FIELDS, ""), "minutes": "30", "timezone": "UTC"},
+        "errors": {},
+        "error": None,
+        "clash": None,
+        "durations": DURATIONS,
+        "practitioners": {},
+    }
+    data.update(values)
+    ordered = sorted(data["practitioners"].items(), key=lambda item: item[1].casefold())
+    data["practitioner_labels"] = {str(key): name for key, name in ordered}
+    return render(
+        request, "appointments_new.html", data, principal=principal, status_code=status_code
+    )
+
+
+def _require_booker(principal: Principal) -> None:
+    policies.require(
+        policies.can_book_appointments(principal),
+        "Only administrators and clerks book, reschedule and cancel appointments.",
+    )
+
+
+@router.get("/patients/{patient_id:uuid}/appointments/new", name="portal.appointment.new")
+async def new_appointment(
+    request: Request,
+    patient_id: uuid.UUID,
+    principal: PortalPrincipal,
+    session: SessionDep,
+    container: ContainerDep,
+) -> Response:
+    patient = await PatientService(session, container).get(principal, patient_id)
+    _require_booker(principal)
+    practitioners = await people_names(session, container, principal)
+    context.describe_resource("patient", patient.id)
+    return _booking_page(request, principal, patient=patient, practitioners=practitioners)
+
+
+def _starts_at(values: dict[str, str], errors: dict[str, str]) -> tuple[str | None, str | None]:
+    """ISO start and end from the form's day, time, duration and zone, or field errors."""
+    try:
+        zone = ZoneInfo(values["timezone"] or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = "Enter a time zone such as UTC, Europe/Paris or America/New_York."
+        return None, None
+    try:
+        day = date.fromisoformat(values["day"])
+    except ValueError:
+        errors["day"] = "Enter the date as YYYY-MM-DD."
+        return None, None
+    try:
+        clock = time.fromisoformat(values["start"])
+    except ValueError:
+        errors["start"] = "Enter the start time as HH:MM."
+        return None, None
+    minutes = int(values["minutes"]) if values["minutes"] in DURATIONS else 0
+    if not minutes:
+        errors["minutes"] = "Choose a duration from the list."
+        return None, None
+    starts = datetime.combine(day, clock, tzinfo=zone)
+    return starts.isoformat(), (starts + timedelta(minutes=minutes)).isoformat()
+
+
+@router.post("/patients/{patient_id:uuid}/appointments/new", name="portal.appointment.book")
+async def book(
+    request: Request,
+    patient_id: uuid.UUID,
+    form: VerifiedForm,
+    principal: PortalPrincipal,
+    session: SessionDep,
+    container: ContainerDep,
+) -> Response:
+    patient = await PatientService(session, container).get(principal, patient_id)
+    _require_booker(principal)
+    practitioners = await people_names(session, container, principal)
+    values = form_values(form, BOOKING_FIELDS)
+    page = {"patient": patient, "practitioners": practitioners, "values": values}
+    errors: dict[str, str] = {}
+    starts_at, ends_at = _starts_at(values, errors)
+    if errors:
+        return _booking_page(request, principal, 400, errors=errors, **page)
+    body = {
+        "patient_id": str(patient.id),
+        "practitioner_id": values["practitioner_id"] or None,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "reason": values["reason"] or None,
+    }
+    try:
+        data = AppointmentCreate.model_validate(body)
+    except ValidationError as error:
+        labels = {"practitioner_id": "Choose the doctor or nurse to see."}
+        errors = field_errors(error, values, labels)
+        return _booking_page(request, principal, 400, errors=errors, **page)
+    try:
+        await AppointmentService(session, container).book(principal, data)
+    except AppointmentClash as error:
+        await discard_changes(session)
+        return _booking_page(request, principal, 409, clash=_clash(error), **page)
+    except RequestInvalid as error:
+        await discard_changes(session)
+        errors = _booking_errors(app_field_errors(error))
+        return _booking_page(
+            request, principal, error.status, errors=errors, error=error.detail, **page
+        )
+    return see_other(f"/patients/{patient.id}?notice=booked")
+
+
+def _booking_errors(found: dict[str, str]) -> dict[str, str]:
+    """Errors about starts_at/ends_at belong to the form's day, time and duration fields."""
+    renamed = {"starts_at": "start", "ends_at": "minutes"}
+    return {renamed.get(name, name): message for name, message in found.items()}
+
+
+def _clash(error: AppointmentClash) -> dict[str, Any]:
+    def moment(text: str) -> datetime | None:
+        try:
+            return datetime.fromisoformat(text).astimezone(UTC)
+        except ValueError:
+            return None
+
+    return {
+        "id": error.clash.get("id", ""),
+        "starts_at": moment(error.clash.get("starts_at", "")),
+        "ends_at": moment(error.clash.get("ends_at", "")),
+        "detail": error.detail,
+    }
+
+
+@router.post("/appointments/{appointment_id:uuid}/cancel", name="portal.appointment.cancel")
+async def cancel(
+    request: Request,
+    appointment_id: uuid.UUID,
+    form: VerifiedForm,
+    principal: PortalPrincipal,
+    session: SessionDep,
+    container: ContainerDep,
+) -> Response:
+    appointment = await AppointmentService(session, container).cancel(principal, appointment_id)
+    back = safe_next(form.get("back"))
+    if back == "/":
+        back = f"/patients/{appointment.patient_id}"
+    separator = "&" if "?" in back else "?"
+    return see_other(f"{back}{separator}notice=cancelled")

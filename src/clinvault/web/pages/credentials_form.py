@@ -1,0 +1,303 @@
+"""The portal's document upload form: a streamed multipart body of numbered rows.
+
+Each row is one file with its metadata, in fields named `<field>_<row>`
+(`file_0`, `category_0`, ...). The body is read as it arrives: files go
+straight to temp files, text fields stay small, and the first byte over a
+limit stops the read. Because the form carries files, its CSRF token is
+checked here rather than by `verified_form`, with the same rule: the token
+must be the MAC of this browser's CSRF cookie for the route being called,
+and no service runs before it matched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from fastapi import Request
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from clinvault.config import Settings
+from clinvault.credentials.uploads import ParsedUpload, UploadedFile
+from clinvault.errors import (
+    BodyMalformed,
+    BodyTooLarge,
+    CsrfFailed,
+    UploadMalformed,
+    UploadTooLarge,
+    UploadTooManyParts,
+)
+from clinvault.web import cookies, csrf
+
+TEXT_FIELDS = ("category", "issuing_authority", "issued_on", "expires_on", "document_number")
+MAX_TEXT_BYTES = 256
+MULTIPART_OVERHEAD = 1024 * 1024
+_FIELD = re.compile(r"^(file|" + "|".join(TEXT_FIELDS) + r")_(\d{1,3})$")
+MIB = 1024 * 1024
+
+
+@dataclass
+class FormRow:
+    """One row of the form: what the user entered, the spooled file, its problems."""
+
+    position: int
+    values: dict[str, str] = field(default_factory=dict)
+    filename: str = ""
+    path: Path | None = None
+    size: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def value(self, name: str) -> str:
+        return self.values.get(name, "")
+
+    @property
+    def has_file(self) -> bool:
+        return self.path is not None
+
+    @property
+    def is_blank(self) -> bool:
+        """No file and nothing typed (the category select always sends a value)."""
+        typed = any(self.value(name).strip() for name in TEXT_FIELDS if name != "category")
+        return not self.has_file and not typed
+
+    def metadata(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "category": self.value("category").strip(),
+            "issuing_authority": self.value("issuing_authority"),
+            "issued_on": self.value("issued_on").strip(),
+            "document_number": self.value("document_number"),
+        }
+        expires = self.value("expires_on").strip()
+        if expires:
+            entry["expires_on"] = expires
+        return entry
+
+
+@dataclass
+class UploadForm:
+    directory: Path
+    rows: dict[int, FormRow] = field(default_factory=dict)
+    csrf_token: str = ""
+
+    def row(self, position: int) -> FormRow:
+        return self.rows.setdefault(position, FormRow(position))
+
+    def ordered(self) -> list[FormRow]:
+        return [self.rows[position] for position in sorted(self.rows)]
+
+    def filled(self) -> list[FormRow]:
+        return [row for row in self.ordered() if not row.is_blank]
+
+    def as_upload(self, rows: list[FormRow]) -> ParsedUpload:
+        """The rows as the credentials service reads an API upload (files + metadata)."""
+        files = []
+        for index, row in enumerate(rows):
+            assert row.path is not None
+            files.append(UploadedFile(index, row.filename, row.path, row.size))
+        metadata = json.dumps([row.metadata() for row in rows]).encode()
+        # The directory stays ours: the caller cleans up the form, not the upload.
+        return ParsedUpload(self.directory, files, metadata)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _size_text(limit: int) -> str:
+    return f"{limit / MIB:g} MiB" if limit >= MIB else f"{limit} bytes"
+
+
+class _Collector:
+    """Parser callbacks: one part at a time, files written straight to disk."""
+
+    def __init__(self, form: UploadForm, *, max_rows: int, max_file_bytes: int) -> None:
+        self.form = form
+        self.max_rows = max_rows
+        self.max_file_bytes = max_file_bytes
+        self.max_parts = max_rows * (len(TEXT_FIELDS) + 1) + 1
+        self.parts = 0
+        self.finished = False
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._disposition = b""
+        self._text = bytearray()
+        self._target: tuple[str, int] | None = None
+        self._sink: IO[bytes] | None = None
+        self._size = 0
+
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > self.max_parts:
+            raise UploadTooManyParts(
+                f"The form holds at most {self.max_rows} documents: send fewer at once."
+            )
+        self._disposition = b""
+        self._size = 0
+        self._text.clear()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if bytes(self._header_field).lower() == b"content-disposition":
+            self._disposition = bytes(self._header_value)
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._disposition)
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if name == csrf.FIELD:
+            self._target = (name, -1)
+            return
+        match = _FIELD.match(name)
+        if match is None:
+            raise UploadMalformed(
+                f"The form has an unexpected field {name[:40]!r}: reload the page and try again."
+            )
+        kind, position = match.group(1), int(match.group(2))
+        if position >= self.max_rows:
+            raise UploadTooManyParts(
+                f"The form holds at most {self.max_rows} documents: send fewer at once."
+            )
+        self._target = (kind, position)
+        if kind == "file":
+            row = self.form.row(position)
+            if row.path is not None:
+                raise UploadMalformed("Each row holds one file: reload the page and try again.")
+            row.filename = options.get(b"filename", b"").decode("utf-8", "replace")
+            row.path = self.form.directory / f"row-{position}"
+            self._sink = row.path.open("wb")
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        self._size += end - start
+        if self._sink is not None:
+            if self._size > self.max_file_bytes:
+                assert self._target is not None
+                raise UploadTooLarge(
+                    f"Document {self._target[1] + 1} is larger than "
+                    f"{_size_text(self.max_file_bytes)}: choose a smaller file."
+                )
+            self._sink.write(data[start:end])
+            return
+        if self._size > MAX_TEXT_BYTES:
+            raise UploadMalformed(
+                f"A form field is longer than {MAX_TEXT_BYTES} characters: shorten it."
+            )
+        self._text += data[start:end]
+
+    def on_part_end(self) -> None:
+        assert self._target is not None
+        kind, position = self._target
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+            row = self.form.row(position)
+            if self._size == 0 and not row.filename:
+                # An empty file input: the browser sends the part without a file.
+                assert row.path is not None
+                row.path.unlink(missing_ok=True)
+                row.path, row.filename = None, ""
+            else:
+                row.size = self._size
+        elif kind == csrf.FIELD:
+            self.form.csrf_token = self._text.decode("utf-8", "replace")
+        else:
+            self.form.row(position).values[kind] = self._text.decode("utf-8", "replace")
+        self._target = None
+
+    def on_end(self) -> None:
+        self.finished = True
+
+    def close(self) -> None:
+        if self._sink is not None:
+            self._sink.close()
+            self._sink = None
+
+
+def _spool_directory(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return Path(tempfile.mkdtemp(prefix="portal-upload-", dir=root))
+
+
+def _boundary(content_type: str | None) -> bytes:
+    kind, options = parse_options_header(content_type or "")
+    boundary = options.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise UploadMalformed("Send the documents with the upload form on this page.")
+    return boundary
+
+
+def body_limit(settings: Settings) -> int:
+    return settings.credentials.max_submission_bytes + MULTIPART_OVERHEAD
+
+
+async def _parse(
+    request: Request, stream: AsyncIterator[bytes], settings: Settings, max_rows: int
+) -> UploadForm:
+    policy = settings.credentials
+    boundary = _boundary(request.headers.get("content-type"))
+    spool = settings.home / "tmp" / "uploads"
+    form = UploadForm(await asyncio.to_thread(_spool_directory, spool))
+    collector = _Collector(form, max_rows=max_rows, max_file_bytes=policy.max_file_bytes)
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": collector.on_part_begin,
+            "on_part_data": collector.on_part_data,
+            "on_part_end": collector.on_part_end,
+            "on_header_field": collector.on_header_field,
+            "on_header_value": collector.on_header_value,
+            "on_header_end": collector.on_header_end,
+            "on_headers_finished": collector.on_headers_finished,
+            "on_end": collector.on_end,
+        },
+    )
+    limit = body_limit(settings)
+    received = 0
+    try:
+        async for chunk in stream:
+            received += len(chunk)
+            if received > limit:
+                raise UploadTooLarge(
+                    f"The upload is larger than {_size_text(policy.max_submission_bytes)}: "
+                    "send fewer or smaller files."
+                )
+            parser.write(chunk)
+        parser.finalize()
+        if not collector.finished:
+            raise UploadMalformed("The form arrived incomplete: send it again.")
+    except (BodyTooLarge, BodyMalformed):
+        collector.close()
+        form.cleanup()
+        raise
+    except Exception as exc:
+        collector.close()
+        form.cleanup()
+        raise UploadMalformed("The form could not be read: reload the page and try again.") from exc
+    return form
+
+
+async def receive_form(request: Request, settings: Settings, *, max_rows: int) -> UploadForm:
+    """Read and CSRF-check the upload form; the caller must `cleanup()` the result."""
+    rules = cookies.policy(request)
+    if not csrf.same_origin(request) or rules.read(request, cookies.CSRF) is None:
+        raise CsrfFailed(csrf.FAILED_DETAIL)
+    form = await _parse(request, request.stream(), settings, max_rows)
+    route = request.scope.get("route")
+    purpose = getattr(route, "name", None)
+    expected = csrf.token_for(request, purpose) if isinstance(purpose, str) else ""
+    if not expected or not hmac.compare_digest(expected.encode(), form.csrf_token.encode()):
+        form.cleanup()
+        raise CsrfFailed(csrf.FAILED_DETAIL)
+    return form
