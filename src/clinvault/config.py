@@ -138,6 +138,14 @@ class RecordsPolicy(BaseModel):
     max_attachment_bytes: int = Field(default=20 * MIB, ge=1024)
 
 
+class ObjectsPolicy(BaseModel):
+    """The daily reconcile of stored objects against their rows (clinvault.maintenance)."""
+
+    # An object without a row younger than this may belong to an upload about to commit.
+    reconcile_grace_minutes: int = Field(default=60, ge=5, le=30 * 24 * 60)
+    reconcile_schedule_cron: str = "0 30 4 * * *"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CLINVAULT_",
@@ -165,6 +173,7 @@ class Settings(BaseSettings):
     security: SecurityPolicy = Field(default_factory=SecurityPolicy)
     credentials: CredentialPolicy = Field(default_factory=CredentialPolicy)
     records: RecordsPolicy = Field(default_factory=RecordsPolicy)
+    objects: ObjectsPolicy = Field(default_factory=ObjectsPolicy)
     audit: AuditWatchPolicy = Field(default_factory=AuditWatchPolicy)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None

@@ -15,7 +15,9 @@ from clinvault.identity.authn import authenticate_bearer
 from clinvault.identity.principal import Principal
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop on
+    # every request for an attribute read.
     container: Container = request.app.state.container
     return container
 

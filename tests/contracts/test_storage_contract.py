@@ -10,6 +10,7 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,7 @@ async def _read(storage: ObjectStorage, key: str) -> bytes:
 
 
 async def _keys(storage: ObjectStorage, prefix: str) -> list[str]:
-    return [key async for key in storage.list(prefix)]
+    return [info.key async for info in storage.list(prefix)]
 
 
 TRAVERSAL_KEYS = ["../x", "/abs", "a/../../b", "a\\b", "", "a\x00b", "a//b", "a/./b", "a/"]
@@ -149,6 +150,62 @@ async def test_list_by_prefix_is_sorted(storage: ObjectStorage) -> None:
     ]
     assert await _keys(storage, "") == sorted(keys)
     assert await _keys(storage, "orgs/3/") == []
+
+
+@pytest.mark.asyncio
+async def test_list_reports_size_and_modification_time(storage: ObjectStorage) -> None:
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    await storage.put("orgs/1/a", _pieces(b"12345", 2))
+    await storage.put("orgs/1/sub/b", _pieces(b"", 1))
+    await storage.put("orgs/1/a", _pieces(b"1234567", 2))
+    after = datetime.now(UTC) + timedelta(seconds=5)
+
+    listed = [info async for info in storage.list("orgs/")]
+
+    assert [(info.key, info.size) for info in listed] == [("orgs/1/a", 7), ("orgs/1/sub/b", 0)]
+    for info in listed:
+        assert info.modified_at.utcoffset() == timedelta(0)
+        assert before <= info.modified_at <= after
+
+
+@pytest.mark.asyncio
+async def test_list_streams_many_objects_in_key_order(storage: ObjectStorage) -> None:
+    keys = [f"orgs/{org}/docs/{n:04d}" for org in ("a", "a-b", "a.b", "b") for n in range(150)]
+    keys += ["orgs/a/docs-x", "orgs/a/docs.txt", "orgs/a0"]
+    for key in reversed(keys):
+        await storage.put(key, _pieces(b"x", 1))
+
+    assert await _keys(storage, "orgs/") == sorted(keys)
+    assert await _keys(storage, "orgs/a/") == sorted(k for k in keys if k.startswith("orgs/a/"))
+
+    first: list[str] = []
+    async for info in storage.list("orgs/a"):
+        first.append(info.key)
+        if len(first) == 3:
+            break
+    assert first == ["orgs/a-b/docs/0000", "orgs/a-b/docs/0001", "orgs/a-b/docs/0002"]
+
+
+@pytest.mark.asyncio
+async def test_a_put_in_flight_is_not_listed(storage: ObjectStorage) -> None:
+    await storage.put("orgs/1/done", _pieces(b"x", 1))
+    started = asyncio.Event()
+
+    async def stalled() -> AsyncIterator[bytes]:
+        yield os.urandom(400_000)
+        started.set()
+        await asyncio.Event().wait()
+        yield b"never"
+
+    task = asyncio.create_task(storage.put("orgs/1/pending", stalled()))
+    await started.wait()
+    await asyncio.sleep(0.05)
+    try:
+        assert await _keys(storage, "") == ["orgs/1/done"]
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
 
 
 @pytest.mark.asyncio

@@ -11,11 +11,13 @@ import hashlib
 import hmac
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinvault.audit.repository import insert_event
 from clinvault.context import RequestContext
 from clinvault.db import after_commit
 from clinvault.ids import uuid7
@@ -73,14 +75,22 @@ def _canonical_value(value: Any) -> Any:
     return str(value)
 
 
+def _canonical(values: Mapping[str, Any]) -> bytes:
+    payload = {name: _canonical_value(values[name]) for name in MAC_FIELDS}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+
+
 def canonical_bytes(event: AuditEvent) -> bytes:
     """The MACed form: the fields above as sorted, compact JSON, times in UTC."""
-    payload = {name: _canonical_value(getattr(event, name)) for name in MAC_FIELDS}
-    return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return _canonical({name: getattr(event, name) for name in MAC_FIELDS})
 
 
 def event_mac(key: bytes, event: AuditEvent) -> str:
     return hmac.new(key, canonical_bytes(event), hashlib.sha256).hexdigest()
+
+
+def _values_mac(key: bytes, values: Mapping[str, Any]) -> str:
+    return hmac.new(key, _canonical(values), hashlib.sha256).hexdigest()
 
 
 def mac_is_valid(key: bytes, event: AuditEvent) -> bool:
@@ -97,29 +107,33 @@ class AuditRecorder:
         return self._key
 
     def build(self, ctx: RequestContext, status_code: int) -> AuditEvent:
+        return AuditEvent(**self.values(ctx, status_code))
+
+    def values(self, ctx: RequestContext, status_code: int) -> dict[str, Any]:
+        """The new event's column values, MAC included (chain fields stay empty)."""
         principal = ctx.principal
         roles = ",".join(sorted(principal.roles)) if principal else ""
-        event = AuditEvent(
-            id=uuid7(),
-            occurred_at=utcnow(),
-            request_id=_text(ctx.request_id, 64) or "",
-            actor_id=principal.user_id if principal else ctx.actor_hint,
-            actor_roles=roles[:200],
-            organization_id=principal.organization_id if principal else ctx.organization_hint,
-            action=_text(ctx.action, 100) or "http.unrouted",
-            resource_type=_text(ctx.resource_type, 64),
-            resource_id=_text(ctx.resource_id, 64),
-            outcome=outcome_for(status_code),
-            status_code=status_code,
-            method=_text(ctx.method, 10) or "",
-            path=_text(ctx.path, 300) or "",
-            client_ip=_text(ctx.client_ip, 64),
-            user_agent=_text(ctx.user_agent, 300),
-            key_version=self._key_version,
-            detail=_text(ctx.audit_detail, 200),
-        )
-        event.mac = event_mac(self._key, event)
-        return event
+        values: dict[str, Any] = {
+            "id": uuid7(),
+            "occurred_at": utcnow(),
+            "request_id": _text(ctx.request_id, 64) or "",
+            "actor_id": principal.user_id if principal else ctx.actor_hint,
+            "actor_roles": roles[:200],
+            "organization_id": principal.organization_id if principal else ctx.organization_hint,
+            "action": _text(ctx.action, 100) or "http.unrouted",
+            "resource_type": _text(ctx.resource_type, 64),
+            "resource_id": _text(ctx.resource_id, 64),
+            "outcome": outcome_for(status_code),
+            "status_code": status_code,
+            "method": _text(ctx.method, 10) or "",
+            "path": _text(ctx.path, 300) or "",
+            "client_ip": _text(ctx.client_ip, 64),
+            "user_agent": _text(ctx.user_agent, 300),
+            "key_version": self._key_version,
+            "detail": _text(ctx.audit_detail, 200),
+        }
+        values["mac"] = _values_mac(self._key, values)
+        return values
 
     async def record(self, session: AsyncSession, ctx: RequestContext, status_code: int) -> None:
         """Add the request's event to the caller's transaction (exactly once).
@@ -130,8 +144,8 @@ class AuditRecorder:
         """
         if ctx.audit_recorded or _SESSION_EVENT in session.info:
             return
-        session.add(self.build(ctx, status_code))
-        await session.flush()
+        await session.flush()  # the request's own pending writes first, as before
+        await insert_event(session, self.values(ctx, status_code))
         session.info[_SESSION_EVENT] = ctx.request_id
 
         async def mark_recorded() -> None:

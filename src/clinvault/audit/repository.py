@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, and_, cast, func, or_, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    and_,
+    cast,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.audit.schemas import AuditFilters
@@ -168,6 +179,15 @@ class AuditRepository:
             for actor, _, n, first, last in rows
             if actor is not None
         ]
+
+
+_INSERT_EVENT = insert(AuditEvent.metadata.tables[AuditEvent.__tablename__])
+
+
+async def insert_event(session: AsyncSession, values: dict[str, Any]) -> None:
+    """One new event as a plain INSERT: the row is never read back in its request, so
+    the ORM unit of work (identity map, instance state, flush plan) is pure overhead."""
+    await session.execute(_INSERT_EVENT, values)
 
 
 async def lock_chain(session: AsyncSession) -> None:

@@ -13,6 +13,7 @@ from clinvault.cli.accounts import orgs_app, users_app
 from clinvault.cli.audit import audit_app
 from clinvault.cli.demo import demo
 from clinvault.cli.keys import keys_app
+from clinvault.cli.objects import objects_app
 
 app = typer.Typer(
     name="clinvault",
@@ -29,6 +30,7 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(objects_app, name="objects")
 
 
 def main() -> None:

@@ -192,14 +192,9 @@ async def credential_expiry_workflow(scheduled_at: datetime, _context: Any) -> N
 
 
 def on_launch() -> None:
-    """Install the daily expiry schedule (DBOS 3 registers schedules after launch)."""
-    cron = runtime.container().settings.credentials.expiry_schedule_cron
-    DBOS.apply_schedules(
-        [
-            {
-                "schedule_name": EXPIRY_SCHEDULE,
-                "workflow_fn": credential_expiry_workflow,
-                "schedule": cron,
-            }
-        ]
+    """Install the daily expiry schedule."""
+    runtime.apply_schedule(
+        EXPIRY_SCHEDULE,
+        credential_expiry_workflow,
+        runtime.container().settings.credentials.expiry_schedule_cron,
     )

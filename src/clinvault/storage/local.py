@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import BinaryIO, TypeVar
 
 from clinvault.storage.keys import validate_key, validate_prefix
-from clinvault.storage.ports import KeyRejected, ObjectMissing, StorageError
+from clinvault.storage.listing import DirectoryListing
+from clinvault.storage.ports import KeyRejected, ObjectMissing, StorageError, StoredObjectInfo
 
 READ_CHUNK = 64 * 1024
 TEMP_PREFIX = ".cvtmp-"
@@ -88,11 +89,20 @@ class LocalStorage:
     async def check(self) -> None:
         await asyncio.to_thread(self._check)
 
-    async def list(self, prefix: str) -> AsyncIterator[str]:
-        """Keys starting with `prefix` (a plain string prefix), in sorted order."""
+    async def list(self, prefix: str) -> AsyncIterator[StoredObjectInfo]:
+        """Objects whose key starts with `prefix`, sorted, streamed a directory at a time.
+
+        Temp files of puts in flight are skipped and symlinks never followed.
+        """
         validate_prefix(prefix)
-        for key in await asyncio.to_thread(_scan, self._root, prefix):
-            yield key
+        listing = DirectoryListing(self._root, prefix, TEMP_PREFIX)
+        try:
+            while batch := await asyncio.to_thread(_next_batch, listing, prefix):
+                for info in batch:
+                    yield info
+        finally:
+            # Waits for a batch still being read in a worker thread after a cancellation.
+            listing.close()
 
     def _path(self, key: str) -> Path:
         segments = validate_key(key).split("/")
@@ -219,32 +229,11 @@ class _PendingObject:
                 os.unlink(self._temp)
 
 
-def _scan(root: Path, prefix: str) -> list[str]:
-    """Every object key under root starting with prefix, sorted; temp files and symlinks skipped."""
-    base = prefix.split("/")[:-1]
-    start = root.joinpath(*base)
-    if not Path(os.path.realpath(start)).is_relative_to(root):
-        return []
-    keys: list[str] = []
-    pending = [(start, "".join(segment + "/" for segment in base))]
-    while pending:
-        directory, relative = pending.pop()
-        try:
-            with os.scandir(directory) as scan:
-                entries = list(scan)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
-        for entry in entries:
-            if entry.name.startswith(TEMP_PREFIX):
-                continue
-            key = relative + entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if (key + "/").startswith(prefix) or prefix.startswith(key + "/"):
-                    pending.append((Path(entry.path), key + "/"))
-            elif entry.is_file(follow_symlinks=False) and key.startswith(prefix):
-                keys.append(key)
-    keys.sort()
-    return keys
+def _next_batch(listing: DirectoryListing, prefix: str) -> list[StoredObjectInfo]:
+    try:
+        return listing.next_batch()
+    except OSError as exc:
+        raise StorageError(f"cannot list objects under {prefix!r}: {_reason(exc)}") from exc
 
 
 async def _owned_in_thread(acquire: Callable[[], _T], release: Callable[[_T], None]) -> _T:

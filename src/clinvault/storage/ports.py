@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObjectInfo:
+    """One stored object as a listing sees it: its key, byte count and last write (UTC)."""
+
+    key: str
+    size: int
+    modified_at: datetime
 
 
 class ObjectStorage(Protocol):
@@ -21,7 +32,13 @@ class ObjectStorage(Protocol):
         """Remove the object; deleting a missing object is not an error."""
         ...
 
-    def list(self, prefix: str) -> AsyncIterator[str]: ...
+    def list(self, prefix: str) -> AsyncIterator[StoredObjectInfo]:
+        """Stream the objects whose key starts with prefix (a plain string), sorted by key.
+
+        Writes still in flight are not listed; a prefix that breaks the key
+        rules raises KeyRejected.
+        """
+        ...
 
     async def check(self) -> None:
         """Raise when the backend is unreachable (readiness)."""

@@ -122,9 +122,7 @@ async def require_principal(
     if principal is None:
         raise LoginRequired(here(request) if request.method == "GET" else None)
     # The header's unread counter (base.html), read once per signed-in page.
-    request.state.unread_notifications = await NotificationService(session).unread_count(
-        principal
-    )
+    request.state.unread_notifications = await NotificationService(session).unread_count(principal)
     return principal
 
 

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import importlib
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import structlog
 from dbos import DBOS, DBOSConfig
@@ -43,7 +45,11 @@ from clinvault.workflows.recovery import OrphanSweeper
 
 log = structlog.get_logger(__name__)
 
-WORKFLOW_MODULES = ("clinvault.identity.workflows", "clinvault.credentials.workflows")
+WORKFLOW_MODULES = (
+    "clinvault.identity.workflows",
+    "clinvault.credentials.workflows",
+    "clinvault.maintenance.workflows",
+)
 WORKFLOW_VERSION = "clinvault-workflows-1"
 APP_NAME = "clinvault"
 POSTGRES_POOL_SIZE = 10
@@ -58,6 +64,14 @@ def container() -> Container:
     if _container is None:
         raise RuntimeError("workflow runtime not started")
     return _container
+
+
+def apply_schedule(name: str, workflow_fn: Callable[..., Any], cron: str) -> None:
+    """Install one cron schedule; call from a workflow module's `on_launch()`.
+
+    DBOS 3 registers schedules after launch, not at import.
+    """
+    DBOS.apply_schedules([{"schedule_name": name, "workflow_fn": workflow_fn, "schedule": cron}])
 
 
 def executor_id() -> str:

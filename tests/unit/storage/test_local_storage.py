@@ -94,8 +94,8 @@ async def test_symlinked_directory_escaping_the_root_is_rejected(
         await storage.delete("link/secret")
 
     assert sorted(p.name for p in outside.iterdir()) == ["secret"]
-    assert [key async for key in storage.list("")] == []
-    assert [key async for key in storage.list("link/")] == []
+    assert [info.key async for info in storage.list("")] == []
+    assert [info.key async for info in storage.list("link/")] == []
 
 
 @pytest.mark.asyncio
@@ -121,7 +121,7 @@ async def test_list_ignores_stray_temp_files(storage: LocalStorage, root: Path) 
     await storage.put("orgs/1/a", _pieces(b"x"))
     (root / "orgs/1" / f"{TEMP_PREFIX}leftover").write_bytes(b"partial")
 
-    assert [key async for key in storage.list("orgs/")] == ["orgs/1/a"]
+    assert [info.key async for info in storage.list("orgs/")] == ["orgs/1/a"]
 
 
 @pytest.mark.asyncio

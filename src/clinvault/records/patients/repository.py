@@ -18,7 +18,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from clinvault.models.identity import User
 from clinvault.models.records import Patient, PatientSearchToken
@@ -147,7 +147,7 @@ class PatientRepository:
 
     def _matched_ids(
         self, plan: SearchPlan, tenant: uuid.UUID
-    ) -> Select[tuple[uuid.UUID]] | CompoundSelect | None:
+    ) -> Select[uuid.UUID] | CompoundSelect[uuid.UUID] | None:
         """The ids (column `patient_id`) of the patients matching the plan, each once.
 
         A plan has at most one kind of token (date, phone or name prefixes) and maybe
@@ -183,8 +183,8 @@ class PatientRepository:
         kind: str,
         digests: Sequence[str],
         *,
-        patient: ColumnElement[uuid.UUID] | None = None,
-    ) -> Select[tuple[uuid.UUID]]:
+        patient: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID] | None = None,
+    ) -> Select[uuid.UUID]:
         """Patients holding every one of the digests of this kind (of `patient` only, if given).
 
         Each digest is a range of the lookup index ordered by patient id, read

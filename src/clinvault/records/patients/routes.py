@@ -47,7 +47,8 @@ async def search_patients(
     paging: PageDep,
 ) -> PatientSearchPage:
     """One box: name prefixes (first or last, any case or accent), exact MRN, date of
-    birth (YYYY-MM-DD) or phone number (any format)."""
+    birth (YYYY-MM-DD) or phone number (any format). Past 1,000 matches `total` is a
+    lower bound and `total_exact` is false."""
     return await PatientService(session, container).search(principal, q, paging)
 
 

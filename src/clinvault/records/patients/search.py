@@ -106,7 +106,9 @@ def plan_search(indexer: BlindIndexer, query: str, *, default_country_code: str)
             "(YYYY-MM-DD) or a phone number."
         )
     indexed = set(sorted(words, key=len, reverse=True)[:MAX_INDEXED_WORDS])
-    plan.name_prefixes = [indexer.prefix_index(word, kind=NAME) for word in words if word in indexed]
+    plan.name_prefixes = [
+        indexer.prefix_index(word, kind=NAME) for word in words if word in indexed
+    ]
     plan.long_words = [
         word for word in words if len(word) > DEFAULT_MAX_PREFIX or word not in indexed
     ]
