@@ -65,29 +65,105 @@ async def test_bad_metadata_is_named_per_file(
 
 
 @pytest.mark.parametrize(
-    ("name", "data", "code"),
+    ("category", "name", "data", "code"),
     [
-        ("license.pdf", corpus.exe_renamed(), "type_not_allowed"),
-        ("license.pdf", corpus.html_page(), "type_not_allowed"),
-        ("license.pdf", corpus.truncated_pdf(), None),
-        ("license.pdf", corpus.encrypted_pdf(), None),
-        ("license.pdf", corpus.pdf_with_javascript_in_object_stream(), None),
-        ("license.pdf", corpus.pdf_with_zip_appended(), None),
-        ("license.pdf", b"", "empty_file"),
+        ("medical_license", "license.pdf", corpus.exe_renamed(), "type_mismatch"),
+        ("medical_license", "license.pdf", corpus.html_page(), "type_mismatch"),
+        ("medical_license", "license.pdf", corpus.truncated_pdf(), "pdf_repaired"),
+        ("medical_license", "license.pdf", corpus.encrypted_pdf(), "pdf_encrypted"),
+        (
+            "medical_license",
+            "license.pdf",
+            corpus.pdf_with_javascript_in_object_stream(),
+            "pdf_active_content",
+        ),
+        ("medical_license", "license.pdf", corpus.pdf_with_zip_appended(), "trailing_data"),
+        ("medical_license", "license.pdf", b"", "empty_file"),
+        ("photo_id", "badge.jpg", corpus.jpeg_followed_by_html(), "trailing_data"),
+        ("photo_id", "badge.png", corpus.png_decompression_bomb(), "image_too_large"),
+        ("curriculum_vitae", "cv.docx", corpus.docx_zip_bomb(), "zip_bomb"),
+        ("curriculum_vitae", "cv.docx", corpus.docx_with_macro(), "docx_macro"),
+        (
+            "curriculum_vitae",
+            "cv.docx",
+            corpus.docx_with_external_relationship(),
+            "docx_external_relationship",
+        ),
+    ],
+    ids=[
+        "exe-renamed-pdf",
+        "html-renamed-pdf",
+        "truncated-pdf",
+        "encrypted-pdf",
+        "javascript-in-object-stream",
+        "zip-appended",
+        "empty",
+        "jpeg-then-html",
+        "png-decompression-bomb",
+        "docx-zip-bomb",
+        "docx-macro",
+        "docx-external-relationship",
     ],
 )
 async def test_hostile_files_are_rejected(
-    client: httpx.AsyncClient, container: Container, name: str, data: bytes, code: str | None
+    client: httpx.AsyncClient,
+    container: Container,
+    category: str,
+    name: str,
+    data: bytes,
+    code: str,
+) -> None:
+    org = await create_org(container)
+    if category == "photo_id":
+        _, admin = await signed_in(client, container, org, roles=[Role.ORG_ADMIN])
+        created = await client.post(
+            "/api/credentials/categories",
+            json={"code": "photo_id", "label": "Photo ID", "allowed_kinds": ["jpeg", "png"]},
+            headers=admin,
+        )
+        assert created.status_code == 201, created.text
+    _, headers = await practitioner(client, container, org)
+    entry = metadata(category)
+    response = await submit(
+        client, headers, files=[(name, data, "application/octet-stream")], entries=[entry]
+    )
+    body = problem(response, 422, "credential_files_rejected")
+    (error,) = body["errors"]
+    assert error["file"] == 0
+    assert error["filename"] == name
+    problems = error["problems"]
+    assert code in [p["code"] for p in problems], problems
+    assert all(p["detail"] for p in problems)
+    await _nothing_stored(container, org)
+
+
+@pytest.mark.parametrize(
+    "hostile_name",
+    [corpus.PATH_TRAVERSAL_NAME, corpus.WINDOWS_TRAVERSAL_NAME, corpus.LONG_NAME],
+    ids=["path-traversal", "windows-traversal", "300-byte-name"],
+)
+async def test_hostile_filenames_are_sanitized_and_never_reach_the_storage_key(
+    client: httpx.AsyncClient, container: Container, hostile_name: str
 ) -> None:
     org = await create_org(container)
     _, headers = await practitioner(client, container, org)
-    codes = await _rejected_file(
-        client, headers, (name, data, "application/pdf"), metadata("medical_license")
+    created = await submit(
+        client, headers, files=[pdf_file(hostile_name)], entries=[metadata("medical_license")]
     )
-    assert codes
-    if code is not None and code != "type_not_allowed":
-        assert code in codes
-    await _nothing_stored(container, org)
+    assert created.status_code == 201, created.text
+    document_id = created.json()["documents"][0]["id"]
+    document = await client.get(f"/api/credentials/documents/{document_id}", headers=headers)
+    assert document.status_code == 200, document.text
+    shown = document.json()["filename"]
+    assert "/" not in shown
+    assert "\\" not in shown
+    assert not shown.startswith(".")
+    assert len(shown.encode()) <= 120
+    assert shown.endswith(".pdf")
+    stored = stored_files(container, org)
+    assert len(stored) == 1
+    key = str(stored[0]).split("/credentials/", 1)[1]
+    assert all(part not in key for part in ("etc", "cron", "Windows", "aaaa", ".pdf"))
 
 
 async def test_one_invalid_file_among_valid_ones_stores_nothing(
