@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 from portal_server import Account, Server, free_port, running_server, seed
-from test_browser_login import CHROMIUM, CHROMIUM_ARGS, watch_console
+from test_browser_login import CHROMIUM, watch_console
 from tests.conftest import service_missing
 from tests.unit.filecheck.corpus import valid_pdf
 
@@ -49,18 +49,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     seed(home, port, "Riverside Orthopedics", [DOCTOR, REVIEWER])
     with running_server(home, port, home / "server.log") as running:
         yield running
-
-
-@pytest.fixture
-async def browser(server: Server) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def signed_in(browser: Browser, base: str, account: Account) -> tuple[BrowserContext, Page]:

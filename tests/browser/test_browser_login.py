@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyotp
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright, expect
+from playwright.async_api import Browser, ConsoleMessage, Page, expect
 from portal_server import Account, Server, free_port, running_server, seed
 from tests.conftest import service_missing
 
@@ -50,18 +50,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     seed(home, port, "Lakeside Medical Group", [DOCTOR, CLERK])
     with running_server(home, port, home / "server.log") as running:
         yield running
-
-
-@pytest.fixture
-async def browser(server: Server) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 def watch_console(page: Page) -> list[str]:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 from portal_server import Account, Server, free_port, running_server, seed
-from test_browser_login import CHROMIUM, CHROMIUM_ARGS, sign_in, watch_console
+from test_browser_login import CHROMIUM, sign_in, watch_console
 from tests.conftest import service_missing
 
 CLERK = Account(
@@ -44,18 +44,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     seed(home, port, "Lakeside Family Practice", [CLERK, DOCTOR, PATIENT])
     with running_server(home, port, home / "server.log") as running:
         yield running
-
-
-@pytest.fixture
-async def browser(server: Server) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def watched_page(browser: Browser) -> tuple[BrowserContext, Page, list[str]]:

@@ -155,18 +155,23 @@ class _Collector:
             self._sink = None
 
 
-def _spool_directory(root: Path) -> Path:
+def spool_directory(root: Path, prefix: str = "upload-") -> Path:
+    """A private directory of its own under `root` for one upload's spooled parts."""
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return Path(tempfile.mkdtemp(prefix="upload-", dir=root))
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
 
 
-def _boundary(content_type: str | None) -> bytes:
+API_FORMAT_HINT = (
+    "Send the documents as multipart/form-data with 'files' parts and one 'metadata' part."
+)
+
+
+def multipart_boundary(content_type: str | None, hint: str = API_FORMAT_HINT) -> bytes:
+    """The boundary of a multipart/form-data body, or UploadMalformed saying `hint`."""
     kind, options = parse_options_header(content_type or "")
     boundary = options.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
-        raise UploadMalformed(
-            "Send the documents as multipart/form-data with 'files' parts and one 'metadata' part."
-        )
+        raise UploadMalformed(hint)
     return boundary
 
 
@@ -178,8 +183,8 @@ async def receive_upload(
     spool_root: Path,
 ) -> ParsedUpload:
     """Read the multipart body into temp files; the caller must `cleanup()` the result."""
-    boundary = _boundary(content_type)
-    upload = ParsedUpload(await asyncio.to_thread(_spool_directory, spool_root))
+    boundary = multipart_boundary(content_type)
+    upload = ParsedUpload(await asyncio.to_thread(spool_directory, spool_root))
     collector = _Collector(upload, limits)
     parser = MultipartParser(
         boundary,

@@ -16,7 +16,6 @@ import hmac
 import json
 import re
 import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,12 @@ from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from clinvault.config import Settings
-from clinvault.credentials.uploads import ParsedUpload, UploadedFile
+from clinvault.credentials.uploads import (
+    ParsedUpload,
+    UploadedFile,
+    multipart_boundary,
+    spool_directory,
+)
 from clinvault.errors import (
     BodyMalformed,
     BodyTooLarge,
@@ -225,17 +229,7 @@ class _Collector:
             self._sink = None
 
 
-def _spool_directory(root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return Path(tempfile.mkdtemp(prefix="portal-upload-", dir=root))
-
-
-def _boundary(content_type: str | None) -> bytes:
-    kind, options = parse_options_header(content_type or "")
-    boundary = options.get(b"boundary")
-    if kind != b"multipart/form-data" or not boundary:
-        raise UploadMalformed("Send the documents with the upload form on this page.")
-    return boundary
+FORM_HINT = "Send the documents with the upload form on this page."
 
 
 def body_limit(settings: Settings) -> int:
@@ -246,9 +240,9 @@ async def _parse(
     request: Request, stream: AsyncIterator[bytes], settings: Settings, max_rows: int
 ) -> UploadForm:
     policy = settings.credentials
-    boundary = _boundary(request.headers.get("content-type"))
+    boundary = multipart_boundary(request.headers.get("content-type"), FORM_HINT)
     spool = settings.home / "tmp" / "uploads"
-    form = UploadForm(await asyncio.to_thread(_spool_directory, spool))
+    form = UploadForm(await asyncio.to_thread(spool_directory, spool, "portal-upload-"))
     collector = _Collector(form, max_rows=max_rows, max_file_bytes=policy.max_file_bytes)
     parser = MultipartParser(
         boundary,
