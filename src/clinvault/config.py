@@ -35,6 +35,15 @@ class SecurityPolicy(BaseModel):
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_base_seconds: int = Field(default=30, ge=1)
     lockout_max_seconds: int = Field(default=15 * 60, ge=1)
+    # Failures per sign-in identifier (known or not) are forgotten after this long without one.
+    lockout_forget_minutes: int = Field(default=24 * 60, ge=1, le=30 * 24 * 60)
+    # Per client address, across accounts: this many failures with no quiet gap of
+    # source_forget_minutes slow the address down (429), from source_lock_base_seconds
+    # doubling up to source_lock_max_seconds.
+    source_failure_threshold: int = Field(default=30, ge=2, le=100_000)
+    source_forget_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    source_lock_base_seconds: int = Field(default=60, ge=1, le=24 * 3600)
+    source_lock_max_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
     password_min_length: int = Field(default=12, ge=12)
     cookie_secure: bool = True
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
