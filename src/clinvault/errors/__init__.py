@@ -65,6 +65,7 @@ from clinvault.errors.identity import (
     SelfDeactivationRefused,
     UserNotFound,
 )
+from clinvault.errors.inputs import JsonRejected, JsonTooDeep, JsonTooLarge
 from clinvault.errors.records import (
     AppointmentCancelled,
     AppointmentClash,
@@ -116,6 +117,9 @@ __all__ = [
     "InvitationNotFound",
     "InvitationRevoked",
     "InvitationUsed",
+    "JsonRejected",
+    "JsonTooDeep",
+    "JsonTooLarge",
     "LastOrgAdminRequired",
     "MedicalRecordNotFound",
     "MedicalRecordSuperseded",

@@ -1,0 +1,22 @@
+"""Input shape problems found before any feature sees the data: JSON that cannot be taken."""
+
+from __future__ import annotations
+
+from clinvault.errors.base import BodyMalformed, BodyTooLarge
+
+
+class JsonRejected(BodyMalformed, ValueError):
+    """A JSON document the bounded parser refuses; also a ValueError for non-HTTP callers."""
+
+    code = "json_invalid"
+    title = "The JSON document could not be read"
+
+
+class JsonTooDeep(JsonRejected):
+    code = "json_too_deep"
+    title = "The JSON document is nested too deeply"
+
+
+class JsonTooLarge(BodyTooLarge, ValueError):
+    code = "json_too_large"
+    title = "The JSON document is too large"
