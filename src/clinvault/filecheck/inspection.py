@@ -84,7 +84,7 @@ def inspect_file(
 
 def _check_structure(path: Path, kind: FileKind, policy: FilePolicy, findings: Findings) -> None:
     if kind is FileKind.PDF:
-        check_pdf(path, findings)
+        check_pdf(path, policy, findings)
     elif kind is FileKind.DOCX:
         check_docx(path, policy, findings)
     else:

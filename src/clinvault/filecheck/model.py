@@ -44,6 +44,10 @@ class FilePolicy:
     docx_max_entries: int = 1000
     docx_max_uncompressed_bytes: int = 100 * 1024 * 1024
     docx_max_ratio: int = 100
+    # Every stream of a PDF together, once decoded; and the pixels of one PDF image
+    # (a 600 dpi scan of an A2 sheet has about 140 million).
+    pdf_max_decoded_bytes: int = 256 * 1024 * 1024
+    pdf_max_image_pixels: int = 150_000_000
 
 
 @dataclass(frozen=True)

@@ -1,23 +1,35 @@
-"""PDF checks with pikepdf (qpdf): intact, unencrypted, inert, nothing appended."""
+"""PDF checks with pikepdf (qpdf): intact, unencrypted, inert, bounded, nothing else inside.
+
+What counts, in one place:
+- Layout: every byte belongs to the PDF's syntax (objects, cross-reference sections,
+  trailers, short comments) and nothing follows the last section: no polyglots.
+- Damage: qpdf's warnings are graded. Harmless repairs a reader makes silently (a page
+  without /Resources) pass; anything else (a broken cross-reference table, a
+  truncated file, objects qpdf had to guess) is structural damage and is refused.
+- Active content: what runs, fetches, submits or carries files is refused (JavaScript,
+  Launch, SubmitForm, ImportData, embedded files, RichMedia, XFA), and so is any
+  automatic action (on open, or in /AA) other than navigation. Navigation (an
+  /OpenAction destination such as "page 1, fit width", GoTo, Named next/previous
+  page) and links a person clicks are inert.
+- Size: every stream's decoded size and every image's pixels are bounded
+  (pdf_streams).
+"""
 
 from __future__ import annotations
 
-import mmap
+import re
 from pathlib import Path
 
 import pikepdf
 
-from clinvault.filecheck.model import Findings
+from clinvault.filecheck import pdf_layout, pdf_streams
+from clinvault.filecheck.model import FilePolicy, Findings
 
-# Keys whose presence means the document can act on its own: run scripts, launch
-# programs, carry other files, or embed interactive/multimedia content.
+# Keys whose presence means the document carries scripts, files or multimedia.
 _ACTIVE_KEYS = frozenset(
     {
         "/JS",
         "/JavaScript",
-        "/OpenAction",
-        "/AA",
-        "/Launch",
         "/EmbeddedFiles",
         "/EmbeddedFile",
         "/EF",
@@ -27,7 +39,8 @@ _ACTIVE_KEYS = frozenset(
         "/RichMediaExecute",
     }
 )
-# Action and annotation types that execute, fetch or submit something.
+# Action and annotation types that execute, fetch, submit or play something wherever
+# they are, even behind a click.
 _ACTIVE_TYPES = frozenset(
     {
         "/JavaScript",
@@ -35,6 +48,11 @@ _ACTIVE_TYPES = frozenset(
         "/ImportData",
         "/SubmitForm",
         "/GoToE",
+        "/Rendition",
+        "/Movie",
+        "/Sound",
+        "/Screen",
+        "/3D",
         "/RichMedia",
         "/RichMediaExecute",
         "/FileAttachment",
@@ -42,10 +60,13 @@ _ACTIVE_TYPES = frozenset(
     }
 )
 _TYPE_KEYS = ("/S", "/Subtype", "/Type")
-_TAIL_BYTES = 1024 * 1024
-_EOF_MARKER = b"%%EOF"
+# What may happen by itself (on open, or as an additional action): navigation only.
+_NAVIGATION_NAMES = frozenset({"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"})
+_MAX_ACTION_CHAIN = 64
 _PDF_HEADER = b"%PDF-"
-_PDF_WHITESPACE = b" \t\r\n\f\x00"
+# Repairs a reader makes silently and that change nothing a person sees: a page that
+# lacks /Resources (many writers omit it for pages without fonts or images).
+_HARMLESS_WARNINGS = (re.compile(r"Resources is missing or invalid; repairing"),)
 
 DAMAGED = (
     "The PDF is damaged and could only be read after repairing it. Open it in a PDF "
@@ -56,12 +77,22 @@ ENCRYPTED = (
     "unprotected copy) and upload that file."
 )
 ACTIVE_CONTENT = (
-    "The PDF contains active content (scripts, automatic actions, embedded files, forms "
-    "or multimedia). Print it to a new PDF or re-scan the paper document and upload that."
+    "The PDF contains active content (scripts, actions that run or open something, "
+    "embedded files, forms or multimedia). Print it to a new PDF or re-scan the paper "
+    "document and upload that."
 )
 TRAILING = (
     "The file has extra data after the end of the PDF. Save or print it to a new PDF "
     "and upload that file."
+)
+UNACCOUNTED = (
+    "The file has data between the parts of the PDF that does not belong to the PDF. "
+    "Save or print it to a new PDF and upload that file."
+)
+BOMB = (
+    "The PDF contains an image or data stream that expands to far more than its size "
+    "suggests. Print it to a new PDF or re-scan the paper document at 300 dpi and "
+    "upload that file."
 )
 LEADING = (
     "The file has extra data before the start of the PDF. Save or print it to a new PDF "
@@ -70,17 +101,22 @@ LEADING = (
 NO_PAGES = "The PDF has no pages. Upload the complete document."
 
 
-def check_pdf(path: Path, findings: Findings) -> None:
-    _check_surroundings(path, findings)
+def check_pdf(path: Path, policy: FilePolicy, findings: Findings) -> None:
+    data = path.read_bytes()
+    if not data.startswith(_PDF_HEADER):
+        findings.add("leading_data", LEADING)
     try:
         pdf = pikepdf.open(path, attempt_recovery=False, inherit_page_attributes=False)
     except pikepdf.PasswordError:
+        _check_layout(data, None, findings)
         findings.add("pdf_encrypted", ENCRYPTED)
         return
     except (pikepdf.PdfError, ValueError, RecursionError):
+        _check_layout(data, None, findings, damaged=True)
         findings.add("pdf_repaired", DAMAGED)
         return
     with pdf:
+        _check_layout(data, pdf, findings)
         if pdf.is_encrypted:
             findings.add("pdf_encrypted", ENCRYPTED)
         try:
@@ -89,7 +125,9 @@ def check_pdf(path: Path, findings: Findings) -> None:
         except (pikepdf.PdfError, ValueError, RecursionError):
             findings.add("pdf_repaired", DAMAGED)
             return
-        if pdf.get_warnings():
+        if not pdf.is_encrypted:
+            _check_streams(pdf, policy, findings)
+        if any(_is_damage(warning) for warning in pdf.get_warnings()):
             findings.add("pdf_repaired", DAMAGED)
         if active:
             findings.add("pdf_active_content", ACTIVE_CONTENT)
@@ -97,20 +135,47 @@ def check_pdf(path: Path, findings: Findings) -> None:
             findings.add("pdf_no_pages", NO_PAGES)
 
 
-def _check_surroundings(path: Path, findings: Findings) -> None:
-    """Bytes before %PDF- or after the last %%EOF (an appended ZIP, HTML, ...) make a
-    polyglot that other programs read as something else; qpdf accepts both silently."""
-    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        if data[: len(_PDF_HEADER)] != _PDF_HEADER:
-            findings.add("leading_data", LEADING)
-        start = max(0, len(data) - _TAIL_BYTES)
-        end = data.rfind(_EOF_MARKER, start)
-        if end < 0:
-            # qpdf needs startxref near the end, so it reports this file as damaged.
-            return
-        tail = data[end + len(_EOF_MARKER) :]
-    if tail.strip(_PDF_WHITESPACE):
+def _check_streams(pdf: pikepdf.Pdf, policy: FilePolicy, findings: Findings) -> None:
+    budget = pdf_streams.Budget(policy.pdf_max_image_pixels, policy.pdf_max_decoded_bytes)
+    try:
+        pdf_streams.check_streams(pdf, budget)
+    except pdf_streams.TooLarge:
+        findings.add("pdf_decompression_bomb", BOMB)
+    except (pikepdf.PdfError, ValueError, RecursionError):
+        findings.add("pdf_repaired", DAMAGED)
+
+
+def _is_damage(warning: str) -> bool:
+    return not any(pattern.search(warning) for pattern in _HARMLESS_WARNINGS)
+
+
+def _check_layout(
+    data: bytes, pdf: pikepdf.Pdf | None, findings: Findings, *, damaged: bool = False
+) -> None:
+    """Polyglots: a ZIP reader would open the file, or some bytes belong to no part of
+    the PDF. A file qpdf cannot open at all is damaged; then only data after its last
+    %%EOF (an appended file) is reported besides."""
+
+    def resolve_length(number: int, generation: int) -> int | None:
+        if pdf is None:
+            return None
+        try:
+            value = pdf.get_object((number, generation))
+        except (pikepdf.PdfError, ValueError):
+            return None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    if pdf_layout.opens_as_zip(data):
         findings.add("trailing_data", TRAILING)
+    try:
+        pdf_layout.walk(data, resolve_length)
+    except pdf_layout.LayoutError as error:
+        if error.offset == 0 and not data.startswith(_PDF_HEADER):
+            return  # reported as leading data
+        if error.trailing:
+            findings.add("trailing_data", TRAILING)
+        elif not damaged:
+            findings.add("pdf_unaccounted_data", UNACCOUNTED)
 
 
 def _has_active_content(pdf: pikepdf.Pdf) -> bool:
@@ -145,4 +210,42 @@ def _is_active_dictionary(obj: pikepdf.Dictionary) -> bool:
             value = obj[key]
             if isinstance(value, pikepdf.Name) and str(value) in _ACTIVE_TYPES:
                 return True
+    if "/OpenAction" in keys and not _only_navigates(obj["/OpenAction"]):
+        return True
+    if "/AA" in keys:
+        triggers = obj["/AA"]
+        if not isinstance(triggers, pikepdf.Dictionary):
+            return True
+        return not all(_only_navigates(action) for _, action in triggers.items())
     return False
+
+
+def _only_navigates(action: object) -> bool:
+    """An automatic action that only moves the view: a destination (an explicit array
+    or a named one), GoTo, or a Named next/previous/first/last page, each followed by
+    other such actions through /Next."""
+    chain = [action]
+    seen = 0
+    while chain:
+        seen += 1
+        if seen > _MAX_ACTION_CHAIN:
+            return False
+        current = chain.pop()
+        if isinstance(current, pikepdf.Array | pikepdf.Name | pikepdf.String | str | bytes):
+            continue
+        if not isinstance(current, pikepdf.Dictionary):
+            return False
+        kind = current.get("/S")
+        if kind == pikepdf.Name.GoTo:
+            pass
+        elif kind == pikepdf.Name.Named:
+            if str(current.get("/N")) not in _NAVIGATION_NAMES:
+                return False
+        else:
+            return False
+        following = current.get("/Next")
+        if isinstance(following, pikepdf.Array):
+            chain.extend(following)
+        elif isinstance(following, pikepdf.Dictionary):
+            chain.append(following)
+    return True

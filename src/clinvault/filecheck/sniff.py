@@ -22,7 +22,10 @@ _MIME_KINDS: dict[str, FileKind] = {
 
 
 def sniff_kind(path: Path) -> FileKind | None:
-    mime: str = magic.from_file(str(path), mime=True)
+    # By descriptor: `path` may name an in-memory file (/proc/self/fd/N, see
+    # clinvault.storage.spool), which libmagic would report as the link it is.
+    with path.open("rb") as handle:
+        mime: str = magic.from_descriptor(handle.fileno(), mime=True)
     return _MIME_KINDS.get(mime)
 
 
