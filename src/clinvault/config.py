@@ -169,6 +169,17 @@ class Settings(BaseSettings):
     keys_url: str = ""
     mail_url: str = ""
     audit_checkpoint_path: Path | None = None
+    # Ed25519 key signing audit checkpoints (kept outside the data directory) and its public
+    # half, which is all `audit verify` needs; generated on first use outside production.
+    audit_signing_key_path: Path | None = None
+    audit_verify_key_path: Path | None = None
+    # Where signed checkpoints also go, beyond this host's reach: s3://bucket/prefix (Object
+    # Lock, COMPLIANCE), file:///mount/dir (append-only), syslog://host:514, syslog+tcp://,
+    # syslog:///dev/log. Empty: the local checkpoint file only.
+    audit_anchor_url: str = ""
+    audit_anchor_retention_days: int = Field(default=2192, ge=1, le=36_500)
+    audit_anchor_interval_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    s3_endpoint_url: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     mail_from: str = "clinvault <no-reply@clinvault.local>"
     log_level: str = "INFO"
@@ -214,6 +225,7 @@ class Settings(BaseSettings):
             self.mail_url = f"file://{home / 'mail'}"
         if self.audit_checkpoint_path is None:
             self.audit_checkpoint_path = home / "audit" / "checkpoints.ndjson"
+        self._fill_audit_keys_and_check_anchor(home)
         if self.demo_enabled is None:
             self.demo_enabled = self.env != "production"
         for name, url, schemes in (
@@ -227,6 +239,30 @@ class Settings(BaseSettings):
         if self.env == "production":
             self._refuse_unsafe_production()
         return self
+
+    def _fill_audit_keys_and_check_anchor(self, home: Path) -> None:
+        if self.audit_signing_key_path is None:
+            self.audit_signing_key_path = home / "keys" / "audit-signing-key.pem"
+        if self.audit_verify_key_path is None:
+            self.audit_verify_key_path = self.audit_signing_key_path.with_suffix(".pub")
+        signing = self.audit_signing_key_path.resolve()
+        if signing.is_relative_to(home / "data"):
+            raise ValueError(
+                "CLINVAULT_AUDIT_SIGNING_KEY_PATH must lie outside the data directory "
+                f"{home / 'data'} (e.g. {home / 'keys' / 'audit-signing-key.pem'})"
+            )
+        anchor = urlsplit(self.audit_anchor_url)
+        if self.audit_anchor_url and (
+            anchor.scheme not in ("s3", "file", "syslog", "syslog+tcp")
+            or (anchor.scheme == "s3" and not anchor.netloc)
+            or (anchor.scheme == "file" and not anchor.netloc + anchor.path)
+            or (anchor.scheme.startswith("syslog") and not (anchor.hostname or anchor.path))
+        ):
+            raise ValueError(
+                f"CLINVAULT_AUDIT_ANCHOR_URL={self.audit_anchor_url!r}: use s3://bucket/prefix, "
+                "file:///mounted/dir, syslog://host:514, syslog+tcp://host:601 or "
+                "syslog:///dev/log (or leave it empty for the local checkpoint file only)"
+            )
 
     def _refuse_unsafe_production(self) -> None:
         problems: list[str] = []

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from clinvault import __version__
-from clinvault.audit.chain import AuditChainer, CheckpointFile
+from clinvault.audit.chain import AuditChainer
+from clinvault.audit.commands import open_checkpointer
 from clinvault.audit.routes import router as audit_router
 from clinvault.bootstrap import Container, build_container
 from clinvault.config import Settings
@@ -29,11 +30,10 @@ from clinvault.workflows import runtime
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
     container = container or build_container(settings or Settings())
     settings = container.settings
-    assert settings.audit_checkpoint_path is not None
     chainer = AuditChainer(
         container.db,
         container.audit.key,
-        CheckpointFile(settings.audit_checkpoint_path),
+        open_checkpointer(settings),
         settings.audit_chain_interval_seconds,
     )
 

@@ -4,8 +4,13 @@ In chain order: every row's MAC (an edited or forged row fails it), chain
 positions contiguous from 1 (a gap means deleted events), every chain_hash
 recomputed from its predecessor (a deletion hidden by renumbering, or a
 reorder, breaks it); then every unchained row's MAC; then every checkpoint
-line: the event at its position must exist with its exact hash, and no
-checkpoint may lie beyond the last chained event (a truncated tail).
+line: its signature must hold under the audit verify key, it must name the
+line before it (`prev`), the event at its position must exist with its exact
+hash, and no checkpoint may lie beyond the last chained event (a truncated
+tail). Last the external anchor, when there is one: its newest validly
+signed checkpoint is reported, and a log shorter than it, or whose hash at
+its position differs, is refused. That is what catches a host where both the
+database and the local checkpoint file were cut back together.
 
 Rows and checkpoint lines are streamed in batches, so memory stays flat
 whatever the size of the log.
@@ -22,15 +27,32 @@ from dataclasses import dataclass
 from typing import Literal
 
 from clinvault.audit import repository
-from clinvault.audit.chain import GENESIS, Checkpoint, CheckpointFile, chain_pending, link_hash
+from clinvault.audit.chain import GENESIS, chain_pending, link_hash
+from clinvault.audit.checkpoints import (
+    NO_PREVIOUS,
+    Anchored,
+    AnchorReader,
+    Checkpoint,
+    Checkpointer,
+    CheckpointFile,
+)
 from clinvault.audit.recorder import mac_is_valid
+from clinvault.audit.signing import CheckpointVerifier
 from clinvault.db import Database
 from clinvault.models.audit import AuditEvent
 
 ProblemKind = Literal[
-    "edited", "inserted", "deleted", "reordered", "truncated", "checkpoint_mismatch"
+    "edited",
+    "inserted",
+    "deleted",
+    "reordered",
+    "truncated",
+    "checkpoint_mismatch",
+    "bad_signature",
 ]
 BATCH = 1000
+# Unreadable or badly signed anchor entries looked at before giving up on finding a good one.
+MAX_BAD_ANCHORS = 100
 TAMPERED = "edited or inserted outside the application"
 
 
@@ -44,6 +66,16 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class AnchorStatus:
+    """The newest validly signed checkpoint found in the external anchor."""
+
+    sink: str
+    chain_seq: int
+    at: str
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
 class VerifyReport:
     ok: bool
     events_checked: int
@@ -51,6 +83,19 @@ class VerifyReport:
     problem_count: int = 0
     checkpoints_checked: int = 0
     chained_now: int = 0
+    anchor: AnchorStatus | None = None
+    anchor_note: str | None = None
+    key_id: str | None = None
+
+    def anchor_summary(self) -> str:
+        """One line on the external anchor: its newest checkpoint, or why there is none."""
+        if self.anchor is not None:
+            found = self.anchor
+            return (
+                f"newest anchored checkpoint: chain_seq {found.chain_seq} written {found.at} "
+                f"in {found.sink} ({found.where})"
+            )
+        return self.anchor_note or "no external anchor configured: local checkpoint file only"
 
     def summary(self) -> str:
         if self.first_problem is None:
@@ -201,45 +246,47 @@ def _next_lines(
 
 
 async def _check_checkpoints(
-    db: Database, checkpoints: CheckpointFile, until: int, head: int, findings: _Findings
+    db: Database,
+    checkpoints: CheckpointFile,
+    verifier: CheckpointVerifier,
+    until: int,
+    head: int,
+    findings: _Findings,
 ) -> int:
-    """Compare every checkpoint line with the database; return lines checked."""
+    """Compare every checkpoint line with the key and the database; return lines checked."""
     lines = checkpoints.scan(until)
     checked = 0
     newest: tuple[int, Checkpoint] | None = None
+    before: tuple[int, Checkpoint] | None = None
     while batch := await asyncio.to_thread(_next_lines, lines):
         checked += len(batch)
         wanted = [cp.chain_seq for _, cp in batch if cp is not None and cp.chain_seq <= head]
         async with db.sessions() as session:
             stored = await repository.chain_hashes_at(session, wanted)
         for number, checkpoint in batch:
+            label = f"checkpoint line {number}"
+            where = f"{label} of {checkpoints.path}"
             if checkpoint is None:
-                findings.add(
-                    "checkpoint_mismatch",
-                    f"checkpoint line {number} of {checkpoints.path} is malformed",
-                )
+                findings.add("checkpoint_mismatch", f"{where} is malformed")
                 continue
             position = checkpoint.chain_seq
+            signature = checkpoint.signature_problem(verifier)
+            if signature is not None:
+                findings.add_position(
+                    "bad_signature",
+                    f"{where} {signature}: the file was altered or written without the "
+                    "audit signing key",
+                    position,
+                )
+                before = (number, checkpoint)
+                continue
+            _check_link(where, checkpoint, before, findings)
+            before = (number, checkpoint)
             if position > head:
                 if newest is None or position > newest[1].chain_seq:
                     newest = (number, checkpoint)
                 continue
-            actual = stored.get(position)
-            if actual is None:
-                findings.add_position(
-                    "deleted",
-                    f"checkpoint line {number} names chain_seq {position}, "
-                    "which is missing from the database (deleted)",
-                    position,
-                )
-            elif not hmac.compare_digest(actual, checkpoint.chain_hash):
-                findings.add_position(
-                    "checkpoint_mismatch",
-                    f"checkpoint line {number} records a different hash for chain_seq "
-                    f"{position} than the database holds: the event or the checkpoint "
-                    "was altered",
-                    position,
-                )
+            _compare(label, checkpoint, stored.get(position), findings)
     if newest is not None:
         number, checkpoint = newest
         findings.add_position(
@@ -252,26 +299,153 @@ async def _check_checkpoints(
     return checked
 
 
+def _check_link(
+    where: str, checkpoint: Checkpoint, before: tuple[int, Checkpoint] | None, findings: _Findings
+) -> None:
+    if before is None:
+        if checkpoint.prev != NO_PREVIOUS:
+            findings.add_position(
+                "checkpoint_mismatch",
+                f"{where} names a previous checkpoint the file no longer holds: "
+                "lines before it were removed",
+                checkpoint.chain_seq,
+            )
+        return
+    number, previous = before
+    if checkpoint.prev != previous.digest():
+        findings.add_position(
+            "checkpoint_mismatch",
+            f"{where} does not follow line {number}: checkpoint lines were removed, "
+            "reordered or inserted",
+            checkpoint.chain_seq,
+        )
+
+
+def _compare(label: str, checkpoint: Checkpoint, actual: str | None, findings: _Findings) -> None:
+    position = checkpoint.chain_seq
+    if actual is None:
+        findings.add_position(
+            "deleted",
+            f"{label} names chain_seq {position}, which is missing from the database (deleted)",
+            position,
+        )
+    elif not hmac.compare_digest(actual, checkpoint.chain_hash):
+        findings.add_position(
+            "checkpoint_mismatch",
+            f"{label} records a different hash for chain_seq "
+            f"{position} than the database holds: the event or the checkpoint was altered",
+            position,
+        )
+
+
+def _next_anchored(entries: Iterator[Anchored]) -> Anchored | None:
+    return next(entries, None)
+
+
+async def _check_anchor(
+    db: Database,
+    anchor: AnchorReader,
+    verifier: CheckpointVerifier,
+    head: int,
+    findings: _Findings,
+) -> AnchorStatus | None:
+    """Find the anchor's newest validly signed checkpoint and hold the log to it."""
+    entries = anchor.newest_first()
+    bad = 0
+    while bad < MAX_BAD_ANCHORS:
+        entry = await asyncio.to_thread(_next_anchored, entries)
+        if entry is None:
+            return None
+        where = f"anchored checkpoint {entry.where} in {anchor.description}"
+        checkpoint = entry.checkpoint
+        if checkpoint is None:
+            bad += 1
+            findings.add("checkpoint_mismatch", f"{where} is malformed")
+            continue
+        signature = checkpoint.signature_problem(verifier)
+        if signature is not None:
+            bad += 1
+            findings.add_position(
+                "bad_signature",
+                f"{where} {signature}: it was not written by clinvault",
+                checkpoint.chain_seq,
+            )
+            continue
+        if entry.named_seq is not None and entry.named_seq != checkpoint.chain_seq:
+            bad += 1
+            findings.add_position(
+                "checkpoint_mismatch",
+                f"{where} holds the checkpoint of chain_seq {checkpoint.chain_seq}: "
+                "it was copied there",
+                entry.named_seq,
+            )
+            continue
+        status = AnchorStatus(
+            sink=anchor.description,
+            chain_seq=checkpoint.chain_seq,
+            at=checkpoint.at,
+            where=entry.where,
+        )
+        if checkpoint.chain_seq > head:
+            findings.add_position(
+                "truncated",
+                f"the log is shorter than its anchor: events after chain_seq {head} are "
+                f"missing, but the newest anchored checkpoint ({entry.where} in "
+                f"{anchor.description}, written {checkpoint.at}) records chain_seq "
+                f"{checkpoint.chain_seq}",
+                head + 1,
+            )
+            return status
+        async with db.sessions() as session:
+            stored = await repository.chain_hashes_at(session, [checkpoint.chain_seq])
+        actual = stored.get(checkpoint.chain_seq)
+        if actual is None or not hmac.compare_digest(actual, checkpoint.chain_hash):
+            findings.add_position(
+                "checkpoint_mismatch",
+                f"the log's hash at chain_seq {checkpoint.chain_seq} is not the one anchored "
+                f"({entry.where} in {anchor.description}, written {checkpoint.at}): "
+                "events up to it were altered, deleted or replaced",
+                checkpoint.chain_seq,
+            )
+        return status
+    return None
+
+
 async def verify_chain(
-    db: Database, key: bytes, checkpoints: CheckpointFile, *, chain_first: bool = True
+    db: Database,
+    key: bytes,
+    checkpoints: CheckpointFile,
+    verifier: CheckpointVerifier,
+    *,
+    chainer: Checkpointer | None = None,
+    anchor: AnchorReader | None = None,
+    anchor_note: str | None = None,
 ) -> VerifyReport:
     """Verify the whole audit log; report the first problem in chain order.
 
-    With `chain_first`, pending events are linked before checking, unless one
-    of them already fails its MAC: a forged row is then reported as unchained
-    instead of being given a place in the chain.
+    With a `chainer`, pending events are linked before checking, unless one of
+    them already fails its MAC: a forged row is then reported as unchained
+    instead of being given a place in the chain. Without one (a verify-only
+    machine holding just the public key) nothing is written.
     """
     chained_now = 0
-    if chain_first:
+    if chainer is not None:
         _, failing = await _unchained_macs(db, key, None)
         if failing == 0:
-            chained_now = await chain_pending(db, key, checkpoints)
+            chained_now = await chain_pending(db, key, chainer)
     checkpoint_bytes = checkpoints.size()
     findings = _Findings()
     walk = _ChainWalk(key, findings)
     head = await _walk_chain(db, walk)
     unchained, _ = await _unchained_macs(db, key, findings)
-    checked_lines = await _check_checkpoints(db, checkpoints, checkpoint_bytes, head, findings)
+    checked_lines = await _check_checkpoints(
+        db, checkpoints, verifier, checkpoint_bytes, head, findings
+    )
+    status = None
+    if anchor is not None:
+        status = await _check_anchor(db, anchor, verifier, head, findings)
+        if status is None and anchor_note is None:
+            anchor_note = f"no validly signed checkpoint in {anchor.description} yet"
     return VerifyReport(
         ok=findings.first is None,
         events_checked=walk.checked + unchained,
@@ -279,4 +453,7 @@ async def verify_chain(
         problem_count=findings.count,
         checkpoints_checked=checked_lines,
         chained_now=chained_now,
+        anchor=status,
+        anchor_note=anchor_note,
+        key_id=verifier.key_id,
     )

@@ -9,10 +9,16 @@ from typing import Annotated
 
 import typer
 
-from clinvault.audit.commands import run_export, run_verify
+from clinvault.audit.commands import run_export, run_keygen, run_verify
 from clinvault.audit.verify import VerifyReport
 from clinvault.bootstrap import Container
-from clinvault.cli.common import EXIT_FAILED, CommandFailed, run_with_container
+from clinvault.cli.common import (
+    EXIT_FAILED,
+    CommandFailed,
+    load_settings,
+    reported_errors,
+    run_with_container,
+)
 from clinvault.cli.lookups import organization_by_slug
 
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -34,14 +40,34 @@ def _instant(option: str, value: str | None) -> datetime | None:
 
 
 @audit_app.command("verify")
-def verify() -> None:
-    """Chain pending events, then check every MAC, link and checkpoint (exit 1 if broken)."""
+def verify(
+    chain: Annotated[
+        bool,
+        typer.Option(
+            help="Chain pending events first (needs the signing key); --no-chain only reads, "
+            "with just the public key."
+        ),
+    ] = True,
+    anchor_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="File of checkpoint lines kept by the syslog server, to check the log "
+            "against when the anchor is syslog."
+        ),
+    ] = None,
+) -> None:
+    """Check every MAC, link, checkpoint signature and the external anchor (exit 1 if broken)."""
+    if anchor_log is not None and not anchor_log.is_file():
+        raise typer.BadParameter(f"{anchor_log} is not a readable file", param_hint="--anchor-log")
 
     async def work(container: Container) -> VerifyReport:
-        return await run_verify(container)
+        return await run_verify(container, chain_first=chain, anchor_log=anchor_log)
 
     report = run_with_container(work)
     typer.echo(report.summary())
+    typer.echo(report.anchor_summary())
+    if report.key_id is not None:
+        typer.echo(f"checkpoint signatures checked with audit key {report.key_id}")
     problem = report.first_problem
     if problem is None:
         return
@@ -54,6 +80,18 @@ def verify() -> None:
         facts.append(f"event_id={problem.event_id}")
     typer.echo("first bad event: " + " ".join(facts))
     raise typer.Exit(EXIT_FAILED)
+
+
+@audit_app.command("keygen")
+def keygen() -> None:
+    """Create the checkpoint signing key pair at the configured paths (never replaces one)."""
+    settings = load_settings()
+    with reported_errors():
+        verifier = run_keygen(settings)
+    typer.echo(
+        f"audit signing key {settings.audit_signing_key_path} created (key {verifier.key_id}); "
+        f"public key in {settings.audit_verify_key_path}: copy it to where audits are verified"
+    )
 
 
 @audit_app.command("export")

@@ -1,11 +1,11 @@
-"""Fixtures for the audit tests: the app's chainer and its checkpoint file."""
+"""Fixtures for the audit tests: the app's chainer, its checkpointer and checkpoint file."""
 
 from __future__ import annotations
 
 import pytest
 from fastapi import FastAPI
 
-from clinvault.audit.chain import AuditChainer, CheckpointFile
+from clinvault.audit.chain import AuditChainer, Checkpointer, CheckpointFile
 from clinvault.bootstrap import Container
 
 
@@ -20,3 +20,8 @@ def checkpoints(container: Container) -> CheckpointFile:
     path = container.settings.audit_checkpoint_path
     assert path is not None
     return CheckpointFile(path)
+
+
+@pytest.fixture
+def checkpointer(chainer: AuditChainer) -> Checkpointer:
+    return chainer.checkpointer

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 
 import httpx
 import pytest
@@ -18,7 +19,15 @@ from tests.integration.audit.audit_support import (
 )
 
 from clinvault.audit import verify
-from clinvault.audit.chain import GENESIS, AuditChainer, CheckpointFile, chain_pending, link_hash
+from clinvault.audit.chain import (
+    GENESIS,
+    AuditChainer,
+    Checkpoint,
+    Checkpointer,
+    CheckpointFile,
+    chain_pending,
+    link_hash,
+)
 from clinvault.audit.commands import run_verify
 from clinvault.audit.recorder import mac_is_valid
 from clinvault.bootstrap import Container
@@ -235,7 +244,7 @@ async def test_a_fully_emptied_log_is_caught_by_the_checkpoints(
     assert "events after chain_seq 0 are missing" in problem.message
 
 
-async def test_an_altered_checkpoint_line_is_a_mismatch(
+async def test_an_altered_checkpoint_line_fails_its_signature(
     log: list[AuditEvent], container: Container, checkpoints: CheckpointFile
 ) -> None:
     lines = checkpoints.path.read_text().splitlines()
@@ -243,9 +252,58 @@ async def test_an_altered_checkpoint_line_is_a_mismatch(
     checkpoints.path.write_text("\n".join(lines) + "\n")
     problem = (await run_verify(container)).first_problem
     assert problem is not None
-    assert problem.kind == "checkpoint_mismatch"
+    assert problem.kind == "bad_signature"
     assert problem.chain_seq == 20
     assert "checkpoint line 2" in problem.message
+    assert "does not match its content" in problem.message
+
+
+async def test_a_checkpoint_signed_with_the_key_but_a_wrong_hash_is_a_mismatch(
+    log: list[AuditEvent], container: Container, checkpointer: Checkpointer
+) -> None:
+    """What the signing key's holder could write: the database must still agree."""
+    lines = checkpointer.path.read_text().splitlines()
+    original = Checkpoint.parse(lines[1])
+    forged = replace(original, chain_hash="ab" * 32).signed_with(checkpointer.signer)
+    lines[1] = forged.line()
+    lines[2] = (
+        replace(Checkpoint.parse(lines[2]), prev=forged.digest())
+        .signed_with(checkpointer.signer)
+        .line()
+    )
+    checkpointer.path.write_text("\n".join(lines) + "\n")
+    report = await run_verify(container)
+    problem = report.first_problem
+    assert problem is not None
+    assert problem.kind == "checkpoint_mismatch"
+    assert problem.chain_seq == 20
+    assert "checkpoint line 2 records a different hash for chain_seq 20" in problem.message
+    assert report.problem_count == 1
+
+
+async def test_a_removed_checkpoint_line_breaks_the_checkpoint_links(
+    log: list[AuditEvent], container: Container, checkpoints: CheckpointFile
+) -> None:
+    lines = checkpoints.path.read_text().splitlines()
+    checkpoints.path.write_text("\n".join([lines[0], lines[2]]) + "\n")
+    problem = (await run_verify(container)).first_problem
+    assert problem is not None
+    assert problem.kind == "checkpoint_mismatch"
+    assert problem.chain_seq == 30
+    assert "checkpoint line 2" in problem.message
+    assert "does not follow line 1" in problem.message
+
+
+async def test_an_unsigned_checkpoint_line_is_refused(
+    log: list[AuditEvent], container: Container, checkpoints: CheckpointFile
+) -> None:
+    with checkpoints.path.open("a") as handle:
+        handle.write(Checkpoint(31, "cd" * 32, "2030-01-01T00:00:00+00:00").line() + "\n")
+    problem = (await run_verify(container)).first_problem
+    assert problem is not None
+    assert problem.kind == "bad_signature"
+    assert "checkpoint line 4" in problem.message
+    assert "is not signed" in problem.message
 
 
 async def test_a_malformed_checkpoint_line_is_a_mismatch(
@@ -261,12 +319,12 @@ async def test_a_malformed_checkpoint_line_is_a_mismatch(
 
 
 async def test_concurrent_chainers_never_share_a_position(
-    client: httpx.AsyncClient, container: Container, checkpoints: CheckpointFile
+    client: httpx.AsyncClient, container: Container, checkpointer: Checkpointer
 ) -> None:
     await make_requests(client, 20)
     key = container.audit.key
     linked = await asyncio.gather(
-        *(chain_pending(container.db, key, checkpoints) for _ in range(4))
+        *(chain_pending(container.db, key, checkpointer) for _ in range(4))
     )
     assert sum(linked) == 20
     assert [event.chain_seq for event in await chained(container)] == list(range(1, 21))
