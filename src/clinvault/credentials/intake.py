@@ -11,12 +11,10 @@ its audit event) and the review workflow starts after the commit.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -30,7 +28,7 @@ from clinvault.credentials.categories import DEA_REGISTRATION, Category, all_cat
 from clinvault.credentials.identifiers import dea_number_is_valid, npi_is_valid
 from clinvault.credentials.repository import CredentialRepository
 from clinvault.credentials.schemas import DocumentMetadata, DocumentStatus, DocumentSummary
-from clinvault.credentials.uploads import ParsedUpload, UploadedFile
+from clinvault.credentials.uploads import MAX_METADATA_BYTES, ParsedUpload, UploadedFile
 from clinvault.credentials.views import estimated_review_date
 from clinvault.db import after_commit
 from clinvault.errors import (
@@ -39,6 +37,7 @@ from clinvault.errors import (
     PractitionerProfileRequired,
     ServiceUnavailable,
 )
+from clinvault.errors.inputs import JsonRejected, JsonTooLarge
 from clinvault.filecheck import inspect_file
 from clinvault.filecheck.filenames import sanitize_filename
 from clinvault.filecheck.model import (
@@ -51,6 +50,7 @@ from clinvault.filecheck.model import (
 from clinvault.identity.policies import require
 from clinvault.identity.principal import Principal
 from clinvault.ids import reference
+from clinvault.inputs import parse_json
 from clinvault.models.credentials import CredentialDocument, CredentialSubmission
 from clinvault.models.objects import EncryptedObject
 from clinvault.storage.objects import StoredObject
@@ -58,8 +58,8 @@ from clinvault.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 
-READ_CHUNK = 1024 * 1024
 REFERENCE_ATTEMPTS = 8
+METADATA_MAX_DEPTH = 4
 Problems = list[dict[str, str]]
 
 
@@ -81,20 +81,32 @@ def parse_metadata(raw: bytes | None, count: int) -> list[DocumentMetadata | Pro
             "Add one 'metadata' part: a JSON array with one object per file, in file order."
         )
     try:
-        entries: Any = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        entries: Any = parse_json(
+            raw,
+            max_depth=METADATA_MAX_DEPTH,
+            max_bytes=MAX_METADATA_BYTES,
+            source="The 'metadata' part",
+        )
+    except (JsonRejected, JsonTooLarge) as exc:
+        raise CredentialMetadataInvalid(exc.detail) from None
+    if not isinstance(entries, list):
+        shape = "a single object" if isinstance(entries, dict) else "not an array"
         raise CredentialMetadataInvalid(
-            "The 'metadata' part is not valid JSON: send a JSON array of objects."
-        ) from exc
-    if isinstance(entries, dict) and count == 1:
-        entries = [entries]
-    if not isinstance(entries, list) or len(entries) != count:
+            f"metadata: the 'metadata' part is {shape}; send a JSON array with one object "
+            f"per file, in file order (here {count}), even for one file: [{{...}}]."
+        )
+    if len(entries) != count:
         raise CredentialMetadataInvalid(
-            f"The 'metadata' part must be a JSON array with exactly {count} object(s), "
-            "one per file, in the order of the files."
+            f"metadata: the 'metadata' part must be a JSON array with exactly {count} "
+            f"object(s), one per file, in the order of the files; it has {len(entries)}."
         )
     parsed: list[DocumentMetadata | Problems] = []
-    for entry in entries:
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            parsed.append(
+                [_problem("metadata_invalid", f"metadata[{index}]: must be a JSON object")]
+            )
+            continue
         try:
             parsed.append(DocumentMetadata.model_validate(entry))
         except ValidationError as exc:
@@ -102,7 +114,8 @@ def parse_metadata(raw: bytes | None, count: int) -> list[DocumentMetadata | Pro
                 [
                     _problem(
                         "metadata_invalid",
-                        f"{'.'.join(str(p) for p in error['loc']) or 'entry'}: {error['msg']}",
+                        f"metadata[{index}].{'.'.join(str(p) for p in error['loc']) or 'entry'}"
+                        f": {error['msg']}",
                     )
                     for error in exc.errors()
                 ]
@@ -157,15 +170,6 @@ def _file_policy(
     )
 
 
-async def _read_file(path: Path) -> AsyncIterator[bytes]:
-    handle = await asyncio.to_thread(path.open, "rb")
-    try:
-        while chunk := await asyncio.to_thread(handle.read, READ_CHUNK):
-            yield chunk
-    finally:
-        await asyncio.to_thread(handle.close)
-
-
 def object_key(
     organization_id: uuid.UUID, practitioner_id: uuid.UUID, document_id: uuid.UUID, version: int
 ) -> str:
@@ -218,14 +222,15 @@ class IntakeService:
                 category, self.policy.max_file_bytes, self.policy.default_kinds
             )
             try:
-                inspected = await asyncio.to_thread(
-                    inspect_file,
-                    item.path,
-                    item.client_filename,
-                    file_policy,
-                    declared_sha256=declared,
-                    scanner=self.container.scanner,
-                )
+                async with item.spooled.plaintext() as plaintext:
+                    inspected = await asyncio.to_thread(
+                        inspect_file,
+                        plaintext,
+                        item.client_filename,
+                        file_policy,
+                        declared_sha256=declared,
+                        scanner=self.container.scanner,
+                    )
             except FileRejected as rejected:
                 problems.extend(_problem(p.code, p.detail) for p in rejected.problems)
                 return problems, None
@@ -270,7 +275,7 @@ class IntakeService:
         try:
             for key, item in keyed:
                 written.append(key)
-                result = await self.container.objects.put(key, _read_file(item.upload.path))
+                result = await self.container.objects.put(key, item.upload.spooled.chunks())
                 if result.sha256 != item.inspected.sha256:
                     raise RuntimeError("the spooled file changed between check and storage")
                 stored.append(result)

@@ -29,6 +29,8 @@ from clinvault.credentials.service import CredentialService
 from clinvault.credentials.submission_service import SubmissionService
 from clinvault.credentials.uploads import ParsedUpload, UploadLimits, receive_upload
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
+from clinvault.inputs import Days, Limit, Offset, SingleLine
+from clinvault.storage.spool import spool_root
 
 router = APIRouter(prefix="/api/credentials", tags=["credentials"])
 
@@ -61,7 +63,7 @@ async def _receive(request: Request, settings: Settings, *, max_files: int) -> P
             max_body_bytes=policy.max_submission_bytes,
             max_files=max_files,
         ),
-        spool_root=settings.home / "tmp" / "uploads",
+        spool_root=spool_root(settings),
     )
 
 
@@ -119,7 +121,7 @@ async def submit(
 
 @router.get("/submissions/{reference}", name="credentials.submissions.read")
 async def read_submission(
-    reference: Annotated[str, PathParam(max_length=32)],
+    reference: Annotated[Annotated[str, SingleLine(32)], PathParam()],
     principal: PrincipalDep,
     session: SessionDep,
     container: ContainerDep,
@@ -140,7 +142,7 @@ async def expiring(
     principal: PrincipalDep,
     session: SessionDep,
     container: ContainerDep,
-    within_days: Annotated[int, Query(ge=0, le=3650)] = 90,
+    within_days: Annotated[Days, Query(description="Days from today")] = 90,
 ) -> list[DocumentRead]:
     """Documents expiring within N days: the organization's for reviewers and admins."""
     return await CredentialService(session, container).expiring(principal, within_days)
@@ -152,10 +154,10 @@ async def review_queue(
     session: SessionDep,
     container: ContainerDep,
     status_filter: Annotated[DocumentStatus | None, Query(alias="status")] = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[str, SingleLine(64)] | None = None,
     practitioner: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[Limit, Query(description="Page size")] = 50,
+    offset: Annotated[Offset, Query(description="Items to skip")] = 0,
 ) -> DocumentPage:
     return await ReviewService(session, container).queue(
         principal,

@@ -1,20 +1,18 @@
-"""Streaming multipart intake: file parts spooled to temp files, limits enforced as bytes arrive.
+"""Streaming multipart intake: file parts spooled encrypted, limits enforced as bytes arrive.
 
 The body is never held in memory and never read past a limit: the first byte
 over the per-file or per-upload limit, or the first part over the part limit,
-stops the read with a 413. Only the parts named `files` (spooled) and
-`metadata` (kept in memory, small) are accepted.
+stops the read with a 413. Only the parts named `files` (spooled, sealed under
+a key held in memory only: `clinvault.storage.spool`) and `metadata` (kept in
+memory, small) are accepted.
 """
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -25,6 +23,7 @@ from clinvault.errors import (
     UploadTooLarge,
     UploadTooManyParts,
 )
+from clinvault.storage.spool import SpoolDirectory, SpooledFile, SpoolWriter, open_directory
 
 FILE_FIELD = "files"
 METADATA_FIELD = "metadata"
@@ -43,18 +42,21 @@ class UploadLimits:
 class UploadedFile:
     index: int
     client_filename: str
-    path: Path
-    size: int
+    spooled: SpooledFile
+
+    @property
+    def size(self) -> int:
+        return self.spooled.size
 
 
 @dataclass
 class ParsedUpload:
-    directory: Path
+    directory: SpoolDirectory
     files: list[UploadedFile] = field(default_factory=list)
     metadata: bytes | None = None
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory.cleanup()
 
 
 def _size_text(limit: int) -> str:
@@ -74,8 +76,7 @@ class _Collector:
         self._headers: dict[bytes, bytes] = {}
         self._name = ""
         self._filename = ""
-        self._sink: IO[bytes] | None = None
-        self._path: Path | None = None
+        self._sink: SpoolWriter | None = None
         self._size = 0
         self._metadata = bytearray()
 
@@ -109,8 +110,7 @@ class _Collector:
                 raise UploadTooManyParts(
                     f"An upload holds at most {self.limits.max_files} files: send fewer."
                 )
-            self._path = self.upload.directory / f"part-{len(self.upload.files)}"
-            self._sink = self._path.open("wb")
+            self._sink = self.upload.directory.new_file("part-")
         elif self._name == METADATA_FIELD:
             if self.upload.metadata is not None:
                 raise UploadMalformed("Send exactly one 'metadata' part.")
@@ -137,12 +137,10 @@ class _Collector:
             self._metadata += data[start:end]
 
     def on_part_end(self) -> None:
-        if self._sink is not None and self._path is not None:
-            self._sink.close()
+        if self._sink is not None:
+            spooled = self._sink.finish()
             self._sink = None
-            self.upload.files.append(
-                UploadedFile(len(self.upload.files), self._filename, self._path, self._size)
-            )
+            self.upload.files.append(UploadedFile(len(self.upload.files), self._filename, spooled))
         elif self._name == METADATA_FIELD:
             self.upload.metadata = bytes(self._metadata)
 
@@ -155,10 +153,9 @@ class _Collector:
             self._sink = None
 
 
-def spool_directory(root: Path, prefix: str = "upload-") -> Path:
-    """A private directory of its own under `root` for one upload's spooled parts."""
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+def spool_directory(root: Path, prefix: str = "upload-") -> SpoolDirectory:
+    """A private, locked directory of its own under `root` for one upload's spooled parts."""
+    return open_directory(root, prefix)
 
 
 API_FORMAT_HINT = (

@@ -34,6 +34,7 @@ __all__ = [
     "MAX_CHUNK_SIZE",
     "EnvelopeCipher",
     "IntegrityError",
+    "StreamSealer",
     "decrypt_stream",
     "encrypt_stream",
     "new_data_key",
@@ -94,6 +95,64 @@ class EnvelopeCipher:
         self, chunks: AsyncIterable[bytes], wrapped: WrappedKey
     ) -> AsyncGenerator[bytes, None]:
         return decrypt_stream(chunks, await self._keys.unwrap(wrapped))
+
+
+class StreamSealer:
+    """`encrypt_stream` for synchronous writers: feed bytes as they arrive, same format.
+
+    `update` returns the frames that became complete (the header with the first
+    call), `finish` the final frame; a sealer is used for one stream only.
+    """
+
+    def __init__(self, data_key: bytes, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        _check_data_key(data_key)
+        if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+            raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}")
+        self._aead = AESGCM(data_key)
+        self._chunk_size = chunk_size
+        self._header = _HEADER.pack(MAGIC, chunk_size, os.urandom(8))
+        self._pending_header = True
+        self._counter = 0
+        self._buffer = bytearray()
+        self._finished = False
+
+    def _take_header(self) -> bytes:
+        if not self._pending_header:
+            return b""
+        self._pending_header = False
+        return self._header
+
+    def _seal(self, data: bytes | memoryview, final: bool) -> bytes:
+        if self._counter >= _MAX_CHUNKS - (0 if final else 1):
+            raise ValueError("stream too long for one envelope")
+        sealed = self._aead.encrypt(
+            _nonce(self._header, self._counter),
+            data,
+            _associated_data(self._header, self._counter, final=final),
+        )
+        self._counter += 1
+        return _LENGTH.pack(len(sealed)) + sealed
+
+    def update(self, data: bytes) -> bytes:
+        if self._finished:
+            raise ValueError("the stream is already finished")
+        out = bytearray(self._take_header())
+        self._buffer += data
+        # A full chunk is only known not to be the last once more data exists.
+        size = self._chunk_size
+        while len(self._buffer) > size:
+            with memoryview(self._buffer) as view:
+                out += self._seal(view[:size], final=False)
+            del self._buffer[:size]
+        return bytes(out)
+
+    def finish(self) -> bytes:
+        if self._finished:
+            raise ValueError("the stream is already finished")
+        self._finished = True
+        out = self._take_header() + self._seal(bytes(self._buffer), final=True)
+        self._buffer.clear()
+        return out
 
 
 def _check_data_key(data_key: bytes) -> None:

@@ -1,4 +1,4 @@
-"""The streaming multipart reader: parts to temp files, limits enforced while reading."""
+"""The streaming multipart reader: parts to the encrypted spool, limits enforced while reading."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def _body(*parts: bytes) -> bytes:
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
+async def _read(chunks: AsyncIterator[bytes]) -> bytes:
+    return b"".join([chunk async for chunk in chunks])
+
+
 async def _stream(body: bytes, size: int = 7) -> AsyncIterator[bytes]:
     for start in range(0, len(body), size):
         yield body[start : start + size]
@@ -39,8 +43,15 @@ async def test_files_are_spooled_and_metadata_kept(tmp_path: Path) -> None:
     try:
         assert upload.metadata == b'[{"a": 1}]'
         assert [f.client_filename for f in upload.files] == ["one.pdf", "two.pdf"]
-        assert [f.path.read_bytes() for f in upload.files] == [b"first file", b"second"]
+        assert [await _read(f.spooled.chunks()) for f in upload.files] == [
+            b"first file",
+            b"second",
+        ]
         assert [f.size for f in upload.files] == [10, 6]
+        # On disk only ciphertext, in files only the owner reads.
+        on_disk = [f.spooled.path for f in upload.files]
+        assert all(path.stat().st_mode & 0o077 == 0 for path in on_disk)
+        assert not any(b"first file" in path.read_bytes() for path in on_disk)
     finally:
         upload.cleanup()
     assert list(tmp_path.iterdir()) == []

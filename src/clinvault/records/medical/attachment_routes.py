@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
-import tempfile
 import uuid
-from pathlib import Path
 from typing import IO
 from urllib.parse import quote
 
@@ -18,6 +15,7 @@ from clinvault.config import Settings
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.records.medical.attachments import AttachmentService
 from clinvault.records.medical.schemas import AttachmentRead
+from clinvault.storage.spool import SpoolDirectory, SpooledFile, open_directory, spool_root
 
 router = APIRouter(prefix="/api/records", tags=["medical records"])
 
@@ -30,12 +28,16 @@ def body_limit_overrides(settings: Settings) -> list[tuple[re.Pattern[str], int]
     return [(ATTACHMENT_UPLOAD_PATH, settings.records.max_attachment_bytes + MULTIPART_OVERHEAD)]
 
 
-def _spool(source: IO[bytes], root: Path) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix="attachment-", dir=root)
-    with open(handle, "wb") as target:
-        shutil.copyfileobj(source, target, 1024 * 1024)
-    return Path(name)
+def _spool(source: IO[bytes], directory: SpoolDirectory) -> SpooledFile:
+    """The upload sealed into the spool: no plaintext on disk (`clinvault.storage.spool`)."""
+    writer = directory.new_file("attachment-")
+    try:
+        while chunk := source.read(1024 * 1024):
+            writer.write(chunk)
+    except BaseException:
+        writer.close()
+        raise
+    return writer.finish()
 
 
 @router.post(
@@ -51,13 +53,17 @@ async def attach_file(
     container: ContainerDep,
 ) -> AttachmentRead:
     """Attach one PDF, JPEG or PNG (multipart part `file`); it is checked and encrypted."""
-    path = await asyncio.to_thread(_spool, file.file, container.settings.home / "tmp" / "uploads")
+    directory = await asyncio.to_thread(
+        open_directory, spool_root(container.settings), "attachment-"
+    )
     try:
-        return await AttachmentService(session, container).attach(
-            principal, record_id, path, file.filename or ""
-        )
+        spooled = await asyncio.to_thread(_spool, file.file, directory)
+        async with spooled.plaintext() as path:
+            return await AttachmentService(session, container).attach(
+                principal, record_id, path, file.filename or ""
+            )
     finally:
-        await asyncio.to_thread(path.unlink, missing_ok=True)
+        await asyncio.to_thread(directory.cleanup)
 
 
 @router.get(

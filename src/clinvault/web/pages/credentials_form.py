@@ -2,7 +2,8 @@
 
 Each row is one file with its metadata, in fields named `<field>_<row>`
 (`file_0`, `category_0`, ...). The body is read as it arrives: files go
-straight to temp files, text fields stay small, and the first byte over a
+straight to the encrypted upload spool (`clinvault.storage.spool`), text
+fields stay small, and the first byte over a
 limit stops the read. Because the form carries files, its CSRF token is
 checked here rather than by `verified_form`, with the same rule: the token
 must be the MAC of this browser's CSRF cookie for the route being called,
@@ -15,11 +16,9 @@ import asyncio
 import hmac
 import json
 import re
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from fastapi import Request
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -39,6 +38,7 @@ from clinvault.errors import (
     UploadTooLarge,
     UploadTooManyParts,
 )
+from clinvault.storage.spool import SpoolDirectory, SpooledFile, SpoolWriter, spool_root
 from clinvault.web import cookies, csrf
 
 TEXT_FIELDS = ("category", "issuing_authority", "issued_on", "expires_on", "document_number")
@@ -55,8 +55,7 @@ class FormRow:
     position: int
     values: dict[str, str] = field(default_factory=dict)
     filename: str = ""
-    path: Path | None = None
-    size: int = 0
+    spooled: SpooledFile | None = None
     errors: list[str] = field(default_factory=list)
 
     def value(self, name: str) -> str:
@@ -64,7 +63,7 @@ class FormRow:
 
     @property
     def has_file(self) -> bool:
-        return self.path is not None
+        return self.spooled is not None
 
     @property
     def is_blank(self) -> bool:
@@ -87,7 +86,7 @@ class FormRow:
 
 @dataclass
 class UploadForm:
-    directory: Path
+    directory: SpoolDirectory
     rows: dict[int, FormRow] = field(default_factory=dict)
     csrf_token: str = ""
 
@@ -104,14 +103,14 @@ class UploadForm:
         """The rows as the credentials service reads an API upload (files + metadata)."""
         files = []
         for index, row in enumerate(rows):
-            assert row.path is not None
-            files.append(UploadedFile(index, row.filename, row.path, row.size))
+            assert row.spooled is not None
+            files.append(UploadedFile(index, row.filename, row.spooled))
         metadata = json.dumps([row.metadata() for row in rows]).encode()
         # The directory stays ours: the caller cleans up the form, not the upload.
         return ParsedUpload(self.directory, files, metadata)
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)
+        self.directory.cleanup()
 
 
 def _size_text(limit: int) -> str:
@@ -119,7 +118,7 @@ def _size_text(limit: int) -> str:
 
 
 class _Collector:
-    """Parser callbacks: one part at a time, files written straight to disk."""
+    """Parser callbacks: one part at a time, files sealed straight into the spool."""
 
     def __init__(self, form: UploadForm, *, max_rows: int, max_file_bytes: int) -> None:
         self.form = form
@@ -133,7 +132,7 @@ class _Collector:
         self._disposition = b""
         self._text = bytearray()
         self._target: tuple[str, int] | None = None
-        self._sink: IO[bytes] | None = None
+        self._sink: SpoolWriter | None = None
         self._size = 0
 
     def on_part_begin(self) -> None:
@@ -177,11 +176,10 @@ class _Collector:
         self._target = (kind, position)
         if kind == "file":
             row = self.form.row(position)
-            if row.path is not None:
+            if row.spooled is not None:
                 raise UploadMalformed("Each row holds one file: reload the page and try again.")
             row.filename = options.get(b"filename", b"").decode("utf-8", "replace")
-            row.path = self.form.directory / f"row-{position}"
-            self._sink = row.path.open("wb")
+            self._sink = self.form.directory.new_file(f"row-{position}-")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         self._size += end - start
@@ -204,16 +202,15 @@ class _Collector:
         assert self._target is not None
         kind, position = self._target
         if self._sink is not None:
-            self._sink.close()
+            spooled = self._sink.finish()
             self._sink = None
             row = self.form.row(position)
             if self._size == 0 and not row.filename:
                 # An empty file input: the browser sends the part without a file.
-                assert row.path is not None
-                row.path.unlink(missing_ok=True)
-                row.path, row.filename = None, ""
+                spooled.path.unlink(missing_ok=True)
+                row.filename = ""
             else:
-                row.size = self._size
+                row.spooled = spooled
         elif kind == csrf.FIELD:
             self.form.csrf_token = self._text.decode("utf-8", "replace")
         else:
@@ -241,8 +238,9 @@ async def _parse(
 ) -> UploadForm:
     policy = settings.credentials
     boundary = multipart_boundary(request.headers.get("content-type"), FORM_HINT)
-    spool = settings.home / "tmp" / "uploads"
-    form = UploadForm(await asyncio.to_thread(spool_directory, spool, "portal-upload-"))
+    form = UploadForm(
+        await asyncio.to_thread(spool_directory, spool_root(settings), "portal-upload-")
+    )
     collector = _Collector(form, max_rows=max_rows, max_file_bytes=policy.max_file_bytes)
     parser = MultipartParser(
         boundary,
