@@ -14,6 +14,22 @@ _CHUNK = 64 * 1024
 _RATIO_FLOOR_BYTES = 1024 * 1024
 _REQUIRED_PARTS = ("[Content_Types].xml", "word/document.xml")
 _MACRO_MARKERS = ("vbaproject", "vbadata", "macroenabled", "activex")
+# What a part is comes from the package's own declarations and the part's bytes, never
+# from its name: a macro project renamed "word/media/image1.png" is still an OLE
+# compound file, still reached through a vbaProject relationship.
+_ACTIVE_RELATIONSHIP_MARKERS = (
+    "vbaproject",
+    "vbadata",
+    "wordvbadata",
+    "keymapcustomizations",
+    "attachedtoolbars",
+    "activex",
+    "control",
+    "oleobject",
+    "/package",
+)
+_ACTIVE_CONTENT_TYPE_MARKERS = (*_MACRO_MARKERS, "oleobject", "keymapcustomizations")
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 BOMB = (
     "The document expands to far more data than its size suggests (too many parts, "
@@ -21,8 +37,8 @@ BOMB = (
     "as PDF, and upload that file."
 )
 MACRO = (
-    "The document contains macros or ActiveX controls. Save it as a plain Word "
-    "document (.docx) or as PDF and upload that file."
+    "The document contains macros, ActiveX controls or embedded objects. Save it as a "
+    "plain Word document (.docx) without embedded objects, or as PDF, and upload that file."
 )
 EXTERNAL = (
     "The document refers to content outside itself (external links, a remote template "
@@ -89,7 +105,11 @@ def _read_entries(
         is_xml = entry.filename.lower().endswith((".xml", ".rels"))
         watcher = _XmlWatcher() if is_xml else None
         with archive.open(entry) as stream:
+            first = True
             while chunk := stream.read(_CHUNK):
+                if first and chunk.startswith(_OLE_SIGNATURE):
+                    findings.add("docx_macro", MACRO)
+                first = False
                 produced += len(chunk)
                 if produced > policy.docx_max_uncompressed_bytes:
                     findings.add("zip_bomb", BOMB)
@@ -158,8 +178,14 @@ class _XmlWatcher:
 
     def _start(self, name: str, attributes: dict[str, str]) -> None:
         local = name.rsplit(":", 1)[-1]
-        if local == "Relationship" and attributes.get("TargetMode", "").lower() == "external":
-            self.external_target = True
+        if local == "Relationship":
+            if attributes.get("TargetMode", "").lower() == "external":
+                self.external_target = True
+            kind = attributes.get("Type", "").lower()
+            if any(marker in kind for marker in _ACTIVE_RELATIONSHIP_MARKERS):
+                self.macro_content_type = True
         content_type = attributes.get("ContentType", "").lower()
-        if local in {"Default", "Override"} and any(m in content_type for m in _MACRO_MARKERS):
+        if local in {"Default", "Override"} and any(
+            marker in content_type for marker in _ACTIVE_CONTENT_TYPE_MARKERS
+        ):
             self.macro_content_type = True

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, JpegImagePlugin, PngImagePlugin
 
+from clinvault.filecheck import image_metadata
 from clinvault.filecheck.model import FileKind, Findings
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -30,6 +31,11 @@ TOO_LARGE = (
     "The image has {pixels:,} pixels; at most {limit:,} are accepted. Reduce its "
     "resolution (a scan at 300 dpi is enough) and upload it again."
 )
+SCRIPT = (
+    "The image carries web markup or script in its metadata (a comment or text field). "
+    "Export the image again without metadata, or take a new photo or scan, and upload "
+    "that file."
+)
 TRAILING = (
     "The file has extra data after the end of the image. Export the image again "
     "and upload that file."
@@ -45,6 +51,11 @@ def check_image(path: Path, kind: FileKind, max_pixels: int, findings: Findings)
         return
     if end < len(data):
         findings.add("trailing_data", TRAILING)
+    try:
+        if image_metadata.has_script(data[:end], is_jpeg=kind is FileKind.JPEG):
+            findings.add("image_metadata_script", SCRIPT)
+    except image_metadata.TooMuchText:
+        findings.add("image_invalid", INVALID.format(label=label))
     _decode(path, kind, max_pixels, label, findings)
 
 

@@ -60,10 +60,10 @@ def check_streams(pdf: pikepdf.Pdf, budget: Budget) -> None:
     before the damage; qpdf's own checks judge the damage."""
     for obj in pdf.objects:
         if isinstance(obj, pikepdf.Stream):
-            _check_stream(pdf, obj, budget)
+            _check_stream(obj, budget)
 
 
-def _check_stream(pdf: pikepdf.Pdf, stream: pikepdf.Stream, budget: Budget) -> None:
+def _check_stream(stream: pikepdf.Stream, budget: Budget) -> None:
     info = stream.stream_dict
     filters = _names(info.get("/Filter"))
     params = _params(info.get("/DecodeParms"), len(filters))
@@ -76,49 +76,71 @@ def _check_stream(pdf: pikepdf.Pdf, stream: pikepdf.Stream, budget: Budget) -> N
     for index, name in enumerate(filters):
         if name in _IMAGE_FILTERS:
             if name == "/JBIG2Decode":
-                _check_jbig2(pdf, data, params[index], budget)
+                _check_jbig2(data, params[index], budget)
             return
         if name not in _BYTE_FILTERS:
             return  # an unknown filter: readers cannot decode it either
-        data = _decode(name, data, params[index], budget.remaining_bytes)
-    budget.spend(len(data))
+        # The output is kept only when another filter still has to read it.
+        following = filters[index + 1] if index + 1 < len(filters) else None
+        sink = _Sink(budget, keep=following in _BYTE_FILTERS or following == "/JBIG2Decode")
+        _decode(name, data, params[index], sink)
+        data = bytes(sink.kept)
 
 
-def _decode(name: str, data: bytes, params: pikepdf.Dictionary | None, cap: int) -> bytes:
+class _Sink:
+    """Counts what a decoder produces against the budget, keeping it only on request."""
+
+    def __init__(self, budget: Budget, *, keep: bool) -> None:
+        self.budget = budget
+        self.keep = keep
+        self.kept = bytearray()
+
+    @property
+    def room(self) -> int:
+        return max(self.budget.remaining_bytes, 0)
+
+    def add(self, chunk: bytes) -> None:
+        self.budget.spend(len(chunk))
+        if self.keep:
+            self.kept += chunk
+
+
+def _decode(name: str, data: bytes, params: pikepdf.Dictionary | None, sink: _Sink) -> None:
     if name in {"/FlateDecode", "/Fl"}:
-        return _inflate(data, cap)
-    if name in {"/LZWDecode", "/LZW"}:
+        _inflate(data, sink)
+    elif name in {"/LZWDecode", "/LZW"}:
         early = _int(params.get("/EarlyChange")) if params is not None else None
-        return _lzw(data, cap, 1 if early is None else early)
-    if name in {"/RunLengthDecode", "/RL"}:
-        return _run_length(data, cap)
-    if name in {"/ASCIIHexDecode", "/AHx"}:
-        return _ascii_hex(data)
-    if name in {"/ASCII85Decode", "/A85"}:
-        return _ascii85(data)
-    return data  # /Crypt: encrypted files are refused on their own
+        _lzw(data, sink, 1 if early is None else early)
+    elif name in {"/RunLengthDecode", "/RL"}:
+        _run_length(data, sink)
+    elif name in {"/ASCIIHexDecode", "/AHx"}:
+        sink.add(_ascii_hex(data))
+    elif name in {"/ASCII85Decode", "/A85"}:
+        sink.add(_ascii85(data))
+    else:
+        sink.add(data)  # /Crypt: encrypted files are refused on their own
 
 
-def _inflate(data: bytes, cap: int) -> bytes:
+def _inflate(data: bytes, sink: _Sink) -> None:
     inflater = zlib.decompressobj()
-    out = bytearray()
     try:
         for start in range(0, len(data), _CHUNK):
             pending = data[start : start + _CHUNK]
             while pending:
-                out += inflater.decompress(pending, cap - len(out) + 1)
-                if len(out) > cap:
-                    raise TooLarge
+                sink.add(inflater.decompress(pending, min(sink.room + 1, _CHUNK * 16)))
                 pending = inflater.unconsumed_tail
             if inflater.eof:
-                break
+                return
+        while not inflater.eof:
+            chunk = inflater.decompress(b"", _CHUNK * 16)
+            if not chunk:
+                return
+            sink.add(chunk)
     except zlib.error:
         pass  # damaged data produces no more than what came before the damage
-    return bytes(out)
 
 
-def _lzw(data: bytes, cap: int, early_change: int) -> bytes:
-    out = bytearray()
+def _lzw(data: bytes, sink: _Sink, early_change: int) -> None:
     table: list[bytes] = [bytes([index]) for index in range(256)] + [b"", b""]
     width = 9
     previous: bytes | None = None
@@ -137,7 +159,7 @@ def _lzw(data: bytes, cap: int, early_change: int) -> bytes:
                 previous = None
                 continue
             if code == 257:
-                return bytes(out)
+                return
             if code < len(table):
                 entry = table[code]
                 if previous is not None:
@@ -146,32 +168,25 @@ def _lzw(data: bytes, cap: int, early_change: int) -> bytes:
                 entry = previous + previous[:1]
                 table.append(entry)
             else:
-                return bytes(out)  # damaged data
-            out += entry
-            if len(out) > cap:
-                raise TooLarge
+                return  # damaged data
+            sink.add(entry)
             previous = entry
             size = len(table) + early_change
             width = 12 if size >= 2048 else 11 if size >= 1024 else 10 if size >= 512 else 9
-    return bytes(out)
 
 
-def _run_length(data: bytes, cap: int) -> bytes:
-    out = bytearray()
+def _run_length(data: bytes, sink: _Sink) -> None:
     position = 0
     while position < len(data):
         length = data[position]
         if length == 128:
-            break
+            return
         if length < 128:
-            out += data[position + 1 : position + 2 + length]
+            sink.add(data[position + 1 : position + 2 + length])
             position += 2 + length
         else:
-            out += data[position + 1 : position + 2] * (257 - length)
+            sink.add(data[position + 1 : position + 2] * (257 - length))
             position += 2
-        if len(out) > cap:
-            raise TooLarge
-    return bytes(out)
 
 
 def _ascii_hex(data: bytes) -> bytes:
@@ -198,9 +213,7 @@ def _check_pixels(width: int | None, height: int | None, budget: Budget) -> None
         raise TooLarge
 
 
-def _check_jbig2(
-    pdf: pikepdf.Pdf, data: bytes, params: pikepdf.Dictionary | None, budget: Budget
-) -> None:
+def _check_jbig2(data: bytes, params: pikepdf.Dictionary | None, budget: Budget) -> None:
     _check_jbig2_segments(data, budget)
     if params is not None:
         globals_stream = params.get("/JBIG2Globals")
