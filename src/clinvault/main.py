@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from clinvault import __version__
+from clinvault.api_contract import install_api_contract
 from clinvault.audit.chain import AuditChainer
 from clinvault.audit.commands import open_checkpointer
 from clinvault.audit.routes import router as audit_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     for router in records_routers:
         app.include_router(router)
     mount_portal(app)
+    install_api_contract(app, max_json_bytes=settings.security.max_json_body_bytes)
     app.add_middleware(
         RequestPipeline,
         container=container,

@@ -8,8 +8,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from clinvault import context
 from clinvault.errors import (
@@ -73,12 +75,29 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, RequestInvalid(detail, errors=errors))
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers at this path (HEAD wherever GET is)."""
+    scope = {**request.scope, "method": "GET"}
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        route_methods = route.methods
+        if route_methods and route.matches(scope)[0] != Match.NONE:
+            methods |= set(route_methods)
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         error: AppError = NotFound("No resource at this address: check the URL.")
     elif exc.status_code == 405:
-        error = MethodNotAllowed(f"{request.method} is not supported here: see /api/docs.")
+        allowed = allowed_methods(request)
+        error = MethodNotAllowed(
+            f"{request.method} is not supported here; use {', '.join(allowed)} (see /api/docs).",
+            headers={"Allow": ", ".join(allowed)},
+        )
     else:
         error = AppError(str(exc.detail))
         error.status = exc.status_code  # type: ignore[misc]

@@ -18,6 +18,7 @@ from clinvault.audit.schemas import (
 from clinvault.audit.service import MAX_PAGE, AuditService
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.errors import RequestInvalid
+from clinvault.inputs import Offset, SingleLine
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -50,11 +51,12 @@ async def list_audit_logs(
     container: ContainerDep,
     actor_id: uuid.UUID | None = None,
     action: Annotated[
-        str | None, Query(max_length=100, description="Action name prefix, e.g. 'auth.'")
+        Annotated[str, SingleLine(100)] | None,
+        Query(description="Action name prefix, e.g. 'auth.'"),
     ] = None,
     outcome: Outcome | None = None,
-    resource_type: Annotated[str | None, Query(max_length=64)] = None,
-    resource_id: Annotated[str | None, Query(max_length=64)] = None,
+    resource_type: Annotated[str, SingleLine(64)] | None = None,
+    resource_id: Annotated[str, SingleLine(64)] | None = None,
     status_code: Annotated[int | None, Query(ge=100, le=599)] = None,
     organization_id: Annotated[
         uuid.UUID | None, Query(description="Platform administrators only: one organization.")
@@ -62,7 +64,7 @@ async def list_audit_logs(
     since: Annotated[str | None, Query(description=_DATE_DOC, max_length=64)] = None,
     until: Annotated[str | None, Query(description=_DATE_DOC, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    offset: Annotated[Offset, Query(description="Events to skip")] = 0,
 ) -> AuditEventPage:
     """Audit events, newest first, for the caller's organization (or all, for a platform admin)."""
     start = parse_instant("since", since)

@@ -9,7 +9,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+from clinvault.inputs import MultiLine, PlausibleDate, SingleLine
+
+Text200 = Annotated[str, SingleLine(200)]
 CategoryCode = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z][a-z0-9_]{1,63}$")
 ]
@@ -45,17 +47,15 @@ class DocumentMetadata(RequestBody):
 
     category: CategoryCode
     issuing_authority: Text200
-    issued_on: date
-    expires_on: date | None = None
-    document_number: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
-    ]
+    issued_on: PlausibleDate
+    expires_on: PlausibleDate | None = None
+    document_number: Annotated[str, SingleLine(64)]
     sha256: Sha256Hex | None = None
 
 
 class ProfileUpdate(RequestBody):
-    npi: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{10}$")]
-    specialty: Annotated[str, StringConstraints(strip_whitespace=True, max_length=120)] = ""
+    npi: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{10}$")]
+    specialty: Annotated[str, SingleLine(120, min_length=0)] = ""
 
 
 class ProfileRead(BaseModel):
@@ -132,7 +132,7 @@ class SubmissionRead(BaseModel):
 class DecisionRequest(RequestBody):
     decision: Literal["verified", "rejected"]
     reason_code: ReasonCode | None = None
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    note: Annotated[str, MultiLine(2000, min_length=0)] | None = None
 
 
 class DocumentPage(BaseModel):

@@ -35,12 +35,15 @@ from clinvault.crypto.errors import (
     KeyVersionUnknown,
 )
 from clinvault.crypto.ports import WrappedKey
+from clinvault.inputs import parse_json
 
 FORMAT = "clinvault-keyring/1"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
 STABLE_PURPOSES = frozenset({"blind-index", "audit"})
+KEYRING_MAX_DEPTH = 8
+KEYRING_MAX_BYTES = 16 * 1024 * 1024
 _UNSAFE_MODE_BITS = stat.S_IRWXG | stat.S_IRWXO
 
 
@@ -257,7 +260,9 @@ def _decode_key(value: Any) -> bytes:
 def _decode(raw: bytes, path: Path) -> _KeyringState:
     # Errors are re-raised without their cause so no fragment of the file leaks.
     try:
-        document = json.loads(raw)
+        document = parse_json(
+            raw, max_depth=KEYRING_MAX_DEPTH, max_bytes=KEYRING_MAX_BYTES, source="The keyring"
+        )
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise ValueError(f"format is not {FORMAT!r}")
         keys: dict[int, bytes] = {}

@@ -21,12 +21,15 @@ from clinvault.identity.schemas import (
     UserUpdate,
 )
 from clinvault.identity.users_service import UserService
+from clinvault.inputs import MAX_LIMIT, SingleLine
+from clinvault.inputs import Limit as LimitValue
+from clinvault.inputs import Offset as OffsetValue
 
 organizations = APIRouter(prefix="/api/organizations", tags=["organizations"])
 users = APIRouter(prefix="/api/users", tags=["users"])
 
-Limit = Annotated[int, Query(ge=1, le=200, description="Page size")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip")]
+Limit = Annotated[LimitValue, Query(description=f"Page size (at most {MAX_LIMIT})")]
+Offset = Annotated[OffsetValue, Query(description="Items to skip")]
 
 
 @organizations.post("", name="organizations.create", status_code=status.HTTP_201_CREATED)
@@ -73,7 +76,10 @@ async def list_users(
     active: Annotated[
         bool | None, Query(description="true: active only; false: deactivated")
     ] = None,
-    q: Annotated[str | None, Query(max_length=320, description="Part of the email address")] = None,
+    q: Annotated[
+        Annotated[str, SingleLine(320, min_length=0)] | None,
+        Query(description="Part of the email address"),
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> UserPage:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 
@@ -15,6 +16,7 @@ from clinvault.identity.schemas import (
     InvitationRead,
     UserRead,
 )
+from clinvault.inputs import SingleLine
 
 invitations = APIRouter(prefix="/api/invitations", tags=["invitations"])
 
@@ -39,7 +41,9 @@ async def accept_invitation(
 
 @invitations.get("/{token}", name="invitations.lookup")
 async def lookup_invitation(
-    token: str, session: SessionDep, container: ContainerDep
+    token: Annotated[str, SingleLine(128, strip=False)],
+    session: SessionDep,
+    container: ContainerDep,
 ) -> InvitationPreview:
     return await InvitationService(session, container).lookup(token)
 

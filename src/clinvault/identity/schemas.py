@@ -9,10 +9,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from clinvault.identity.principal import Role
+from clinvault.inputs import SingleLine
 
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Code = Annotated[str, Field(min_length=6, max_length=32)]
+Password = Annotated[str, SingleLine(1024, strip=False)]
+NewPassword = Annotated[str, SingleLine(1024, min_length=0, strip=False)]
+"""Checked for strength by the service, which explains what is missing."""
+DisplayName = Annotated[str, SingleLine(200)]
+Code = Annotated[str, SingleLine(32, min_length=6, strip=False)]
+Token = Annotated[str, SingleLine(4096, strip=False)]
 Slug = Annotated[
     str,
     StringConstraints(
@@ -26,22 +30,22 @@ class RequestBody(BaseModel):
 
 
 class LoginRequest(RequestBody):
-    username: Annotated[str, Field(min_length=1, max_length=320)]
+    username: Annotated[str, SingleLine(320)]
     password: Password
     totp_code: Code | None = None
 
 
 class MfaLoginRequest(RequestBody):
-    mfa_token: Annotated[str, Field(min_length=1, max_length=4096)]
+    mfa_token: Token
     code: Code
 
 
 class RefreshRequest(RequestBody):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=256)]
+    refresh_token: Annotated[str, SingleLine(256, strip=False)]
 
 
 class LogoutRequest(RequestBody):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    refresh_token: Annotated[str, SingleLine(256, strip=False)] | None = None
 
 
 class UserRead(BaseModel):
@@ -86,9 +90,9 @@ class RecoveryCodes(BaseModel):
 class RegisterRequest(RequestBody):
     organization: Slug
     email: EmailStr
-    password: Annotated[str, Field(max_length=1024)]
+    password: NewPassword
     display_name: DisplayName
-    role: Annotated[str, Field(max_length=64)] | None = None
+    role: Annotated[str, SingleLine(64)] | None = None
 
 
 class OrganizationCreate(RequestBody):
@@ -132,7 +136,7 @@ class UserCreate(RequestBody):
     """A member created directly by an organization administrator, in their organization."""
 
     email: EmailStr
-    password: Annotated[str, Field(max_length=1024)]
+    password: NewPassword
     display_name: DisplayName
     roles: Annotated[list[Role], Field(min_length=1, max_length=len(Role))]
 
@@ -162,6 +166,6 @@ class InvitationPreview(BaseModel):
 
 
 class InvitationAccept(RequestBody):
-    token: Annotated[str, Field(min_length=1, max_length=128)]
-    password: Annotated[str, Field(max_length=1024)]
+    token: Annotated[str, SingleLine(128, strip=False)]
+    password: NewPassword
     display_name: DisplayName

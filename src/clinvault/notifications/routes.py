@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from clinvault.deps import PrincipalDep, SessionDep
+from clinvault.inputs import Limit, Offset
 from clinvault.notifications.schemas import MarkedRead, NotificationList, NotificationRead
 from clinvault.notifications.service import NotificationService
 
@@ -19,8 +20,8 @@ async def list_notifications(
     principal: PrincipalDep,
     session: SessionDep,
     unread_only: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[Limit, Query(description="Page size")] = 50,
+    offset: Annotated[Offset, Query(description="Items to skip")] = 0,
 ) -> NotificationList:
     """Your notifications, newest first, with the count of unread ones."""
     return await NotificationService(session).list_own(

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 
 from clinvault.errors import RequestInvalid
+from clinvault.inputs import PageNumber
 from clinvault.records.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, PageRequest
 
 WINDOW_FORMAT = (
@@ -16,7 +17,7 @@ WINDOW_FORMAT = (
 
 
 def page_request(
-    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1")] = 1,
+    page: Annotated[PageNumber, Query(description="Page number, from 1")] = 1,
     page_size: Annotated[
         int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (at most {MAX_PAGE_SIZE})")
     ] = DEFAULT_PAGE_SIZE,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict
+
+from clinvault.inputs import MultiLine, SingleLine
 
 
 class RequestBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-MediumText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-ClinicalText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100_000)
-]
+ShortText = Annotated[str, SingleLine(100)]
+MediumText = Annotated[str, SingleLine(500)]
+AddressText = Annotated[str, MultiLine(500)]
+LongText = Annotated[str, MultiLine(4000)]
+ClinicalText = Annotated[str, MultiLine(100_000)]

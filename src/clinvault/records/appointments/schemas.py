@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from clinvault.inputs import PlausibleInstant
 from clinvault.records.pagination import Page
 from clinvault.records.schemas import MediumText, RequestBody
 
@@ -19,8 +20,8 @@ CANCELLED = "cancelled"
 class AppointmentCreate(RequestBody):
     patient_id: uuid.UUID
     practitioner_id: uuid.UUID = Field(description="A doctor or nurse of your organization.")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: PlausibleInstant
+    ends_at: PlausibleInstant
     reason: MediumText | None = None
 
 
@@ -28,8 +29,8 @@ class AppointmentUpdate(RequestBody):
     """Reschedule: the fields sent replace the current ones."""
 
     practitioner_id: uuid.UUID | None = None
-    starts_at: AwareDatetime | None = None
-    ends_at: AwareDatetime | None = None
+    starts_at: PlausibleInstant | None = None
+    ends_at: PlausibleInstant | None = None
     reason: MediumText | None = None
 
 

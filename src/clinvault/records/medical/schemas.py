@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
+from clinvault.inputs import PlausibleInstant
 from clinvault.records.pagination import Page
 from clinvault.records.schemas import ClinicalText, MediumText, RequestBody
 from clinvault.timeutil import utcnow
@@ -40,7 +41,7 @@ class RecordCreate(RequestBody):
     title: MediumText
     content: ClinicalText
     priority: Priority = "normal"
-    recorded_at: AwareDatetime | None = Field(
+    recorded_at: PlausibleInstant | None = Field(
         default=None, description="When it was observed (timezone-aware); defaults to now."
     )
 
@@ -57,7 +58,7 @@ class RecordAmendment(RequestBody):
     content: ClinicalText | None = None
     record_type: RecordType | None = None
     priority: Priority | None = None
-    recorded_at: AwareDatetime | None = None
+    recorded_at: PlausibleInstant | None = None
 
     @field_validator("recorded_at")
     @classmethod

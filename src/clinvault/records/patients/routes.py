@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
+from clinvault.inputs import SingleLine
 from clinvault.records.http import PageDep
 from clinvault.records.patients.schemas import (
     PatientCreate,
@@ -40,7 +41,10 @@ async def list_patients(
 
 @router.get("/search", name="records.patient.search")
 async def search_patients(
-    q: Annotated[str, Query(max_length=100, description="Name prefix, MRN, YYYY-MM-DD or phone")],
+    q: Annotated[
+        Annotated[str, SingleLine(100, min_length=0)],
+        Query(description="Name prefix, MRN, YYYY-MM-DD or phone"),
+    ],
     principal: PrincipalDep,
     session: SessionDep,
     container: ContainerDep,

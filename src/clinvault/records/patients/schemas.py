@@ -8,9 +8,10 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator, model_validator
 
+from clinvault.inputs import SingleLine
 from clinvault.records.pagination import Page
 from clinvault.records.phones import ALLOWED as PHONE_CHARACTERS
-from clinvault.records.schemas import LongText, MediumText, RequestBody, ShortText
+from clinvault.records.schemas import AddressText, LongText, RequestBody, ShortText
 
 BloodType = Literal["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
 Gender = Literal["female", "male", "other", "unknown"]
@@ -27,7 +28,7 @@ Mrn = Annotated[
 Ssn = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{3}-?[0-9]{2}-?[0-9]{4}$")
 ]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, min_length=4, max_length=32)]
+Phone = Annotated[str, SingleLine(32, min_length=4)]
 
 REQUIRED_FIELDS = ("first_name", "last_name", "date_of_birth", "gender", "mrn")
 
@@ -54,10 +55,10 @@ class PatientFields(RequestBody):
         description="E.164 (+15550100199) or national format, stored as E.164.",
     )
     email: EmailStr | None = None
-    address: MediumText | None = None
+    address: AddressText | None = None
     blood_type: BloodType | None = None
     allergies: LongText | None = None
-    emergency_contact: MediumText | None = None
+    emergency_contact: AddressText | None = None
     ssn: Ssn | None = Field(
         default=None, description="Write-only: stored encrypted, read back as ssn_last4."
     )
