@@ -147,6 +147,18 @@ class RecordsPolicy(BaseModel):
     max_attachment_bytes: int = Field(default=20 * MIB, ge=1024)
 
 
+class IngestPolicy(BaseModel):
+    """CSV ingest: signed upload lifetime and size, batch size, per-cell limit."""
+
+    upload_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    max_file_bytes: int = Field(default=1024 * MIB, ge=1024)
+    batch_rows: int = Field(default=1000, ge=1, le=50_000)
+    max_field_chars: int = Field(default=100_000, ge=100, le=1_000_000)
+    # A job gives up when more than the organization's share of rows is invalid, once it
+    # has read at least this many rows.
+    min_rows_before_giving_up: int = Field(default=100, ge=1)
+
+
 class ObjectsPolicy(BaseModel):
     """The daily reconcile of stored objects against their rows (clinvault.maintenance)."""
 
@@ -194,6 +206,7 @@ class Settings(BaseSettings):
     credentials: CredentialPolicy = Field(default_factory=CredentialPolicy)
     records: RecordsPolicy = Field(default_factory=RecordsPolicy)
     objects: ObjectsPolicy = Field(default_factory=ObjectsPolicy)
+    ingest: IngestPolicy = Field(default_factory=IngestPolicy)
     audit: AuditWatchPolicy = Field(default_factory=AuditWatchPolicy)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None

@@ -18,6 +18,8 @@ from clinvault.credentials.routes import body_limit_overrides as credential_body
 from clinvault.credentials.routes import router as credentials_router
 from clinvault.health.routes import router as health_router
 from clinvault.identity.routes import routers as identity_routers
+from clinvault.ingest.routes import body_limit_overrides as ingest_body_limits
+from clinvault.ingest.routes import router as ingest_router
 from clinvault.middleware import RequestPipeline
 from clinvault.notifications.routes import router as notifications_router
 from clinvault.problems import install_problem_handlers
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(notifications_router)
     for router in records_routers:
         app.include_router(router)
+    app.include_router(ingest_router)
     mount_portal(app)
     install_api_contract(app, max_json_bytes=settings.security.max_json_body_bytes)
     app.add_middleware(
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         body_limit_overrides=[
             *credential_body_limits(settings),
             *records_body_limits(settings),
+            *ingest_body_limits(settings),
             *portal_credential_limits(settings),
         ],
     )

@@ -10,6 +10,7 @@ from clinvault.models.credentials import (
     PractitionerProfile,
 )
 from clinvault.models.identity import Invitation, Organization, RecoveryCode, RefreshToken, User
+from clinvault.models.ingest import IngestJob, IngestRowError, IngestSettings, IngestUpload
 from clinvault.models.notifications import Notification
 from clinvault.models.objects import EncryptedObject
 from clinvault.models.records import (
@@ -29,6 +30,10 @@ __all__ = [
     "CredentialReminder",
     "CredentialSubmission",
     "EncryptedObject",
+    "IngestJob",
+    "IngestRowError",
+    "IngestSettings",
+    "IngestUpload",
     "Invitation",
     "MedicalRecord",
     "Notification",

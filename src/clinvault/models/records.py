@@ -49,6 +49,8 @@ class Patient(IdMixin, CreatedMixin, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Set when a CSV import created the patient (the import job's id).
+    imported_by_job_id: Mapped[uuid.UUID | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -87,6 +89,15 @@ class MedicalRecord(IdMixin, CreatedMixin, Base):
     __tablename__ = "medical_records"
     __table_args__ = (
         Index("ix_medical_records_patient_time", "organization_id", "patient_id", "recorded_at"),
+        # The idempotency key of imported rows: (organization, MRN digest, date-time) as one
+        # keyed digest; NULL (never equal) for records written through the API.
+        Index(
+            "ix_medical_records_import_key",
+            "organization_id",
+            "import_key",
+            "version",
+            unique=True,
+        ),
     )
 
     organization_id: Mapped[uuid.UUID] = mapped_column(
@@ -107,6 +118,15 @@ class MedicalRecord(IdMixin, CreatedMixin, Base):
     superseded_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("medical_records.id", ondelete="SET NULL")
     )
+    # Provenance of imported records (all NULL for records written through the API).
+    import_key: Mapped[str | None] = mapped_column(String(64))
+    import_digest: Mapped[str | None] = mapped_column(String(64))
+    import_job_id: Mapped[uuid.UUID | None] = mapped_column()
+    import_row: Mapped[int | None] = mapped_column(Integer)
+    import_source: Mapped[str | None] = mapped_column(
+        EncryptedString("medical_records.import_source")
+    )
+    processed_at: Mapped[datetime | None] = mapped_column()
 
 
 class RecordAttachment(IdMixin, CreatedMixin, Base):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
@@ -36,3 +40,20 @@ class PageRequest:
     @property
     def limit(self) -> int:
         return self.page_size
+
+
+def encode_cursor(moment: datetime, last_id: uuid.UUID) -> str:
+    """An opaque position in a chronological list: after (moment, id)."""
+    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{last_id}".encode()).decode()
+
+
+def decode_cursor(text: str) -> tuple[datetime, uuid.UUID]:
+    """Raises ValueError when the cursor was not made by `encode_cursor`."""
+    try:
+        moment, _, last_id = base64.urlsafe_b64decode(text.encode()).decode().partition("|")
+        parsed = datetime.fromisoformat(moment)
+        if parsed.tzinfo is None:
+            raise ValueError("naive")
+        return parsed, uuid.UUID(last_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("not a cursor of this list") from None

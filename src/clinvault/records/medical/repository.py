@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,8 @@ class RecordFilter:
     start: datetime | None = None
     stop: datetime | None = None
     include_superseded: bool = False
+    # Keyset pagination: only records after this (recorded_at, id), in that order.
+    after: tuple[datetime, uuid.UUID] | None = None
 
 
 class MedicalRecordRepository:
@@ -56,13 +58,18 @@ class MedicalRecordRepository:
         if not where.include_superseded:
             query = query.where(MedicalRecord.superseded_by_id.is_(None))
         total = await self.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = (
-            await self.session.scalars(
-                query.order_by(MedicalRecord.recorded_at, MedicalRecord.id)
-                .limit(request.limit)
-                .offset(request.offset)
+        if where.after is not None:
+            moment, last_id = where.after
+            query = query.where(
+                or_(
+                    MedicalRecord.recorded_at > moment,
+                    and_(MedicalRecord.recorded_at == moment, MedicalRecord.id > last_id),
+                )
             )
-        ).all()
+        ordered = query.order_by(MedicalRecord.recorded_at, MedicalRecord.id).limit(request.limit)
+        if where.after is None:
+            ordered = ordered.offset(request.offset)
+        rows = (await self.session.scalars(ordered)).all()
         return rows, int(total or 0)
 
     async def mark_superseded(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
+from clinvault.errors import RequestInvalid
 from clinvault.records.http import PageDep, WindowDep
 from clinvault.records.medical.repository import RecordFilter
 from clinvault.records.medical.schemas import (
@@ -19,6 +21,7 @@ from clinvault.records.medical.schemas import (
     RecordType,
 )
 from clinvault.records.medical.service import MedicalRecordService
+from clinvault.records.pagination import decode_cursor
 
 router = APIRouter(prefix="/api/records", tags=["medical records"])
 
@@ -26,6 +29,29 @@ TypeFilter = Annotated[RecordType | None, Query(alias="type", description="Recor
 IncludeSuperseded = Annotated[
     bool, Query(description="Also list versions replaced by an amendment")
 ]
+MrnFilter = Annotated[
+    str | None,
+    Query(min_length=1, max_length=32, description="The patient's medical record number"),
+]
+CursorParam = Annotated[
+    str | None,
+    Query(
+        max_length=200,
+        description="`next_cursor` of the previous page: keyset pagination (ignores `page`)",
+    ),
+]
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    if cursor is None:
+        return None
+    try:
+        return decode_cursor(cursor)
+    except ValueError:
+        raise RequestInvalid(
+            "cursor must be the next_cursor of a previous page: start again without it.",
+            errors=[{"field": "cursor", "in": "query", "message": "not a cursor"}],
+        ) from None
 
 
 @router.post("/", name="records.record.create", status_code=status.HTTP_201_CREATED)
@@ -44,18 +70,27 @@ async def list_records(
     paging: PageDep,
     window: WindowDep,
     patient_id: uuid.UUID | None = None,
+    mrn: MrnFilter = None,
     record_type: TypeFilter = None,
     include_superseded: IncludeSuperseded = False,
+    cursor: CursorParam = None,
 ) -> RecordPage:
-    """Records in chronological order of `recorded_at`; latest versions only by default."""
+    """Records in chronological order of `recorded_at`; latest versions only by default.
+
+    Filter by `patient_id` or by the patient's `mrn`; follow `next_cursor` to page on.
+    Imported records carry their `provenance`.
+    """
     where = RecordFilter(
         patient_id=patient_id,
         record_type=record_type,
         start=window[0],
         stop=window[1],
         include_superseded=include_superseded,
+        after=_after(cursor),
     )
-    return await MedicalRecordService(session, container).list_records(principal, where, paging)
+    return await MedicalRecordService(session, container).list_records(
+        principal, where, paging, mrn=mrn
+    )
 
 
 @router.get("/types", name="records.record.types")

@@ -75,6 +75,15 @@ class AttachmentRead(BaseModel):
     created_at: datetime
 
 
+class RecordProvenance(BaseModel):
+    """Where an imported record came from (absent on records written through the API)."""
+
+    source_file: str
+    job_id: uuid.UUID = Field(description="The import job: GET /api/ingest/jobs/{job_id}.")
+    row_number: int = Field(description="The line of the file the record was read from.")
+    processed_at: datetime
+
+
 class RecordRead(BaseModel):
     id: uuid.UUID
     patient_id: uuid.UUID
@@ -89,6 +98,7 @@ class RecordRead(BaseModel):
     supersedes: uuid.UUID | None
     superseded_by: uuid.UUID | None
     attachments: list[AttachmentRead] = Field(default_factory=list)
+    provenance: RecordProvenance | None = None
 
 
 class RecordTypeRead(BaseModel):
@@ -101,4 +111,8 @@ class RecordCatalogue(BaseModel):
     priorities: list[str]
 
 
-RecordPage = Page[RecordRead]
+class RecordPage(Page[RecordRead]):
+    next_cursor: str | None = Field(
+        default=None,
+        description="Pass as `cursor` for the next page in chronological order (null at the end).",
+    )

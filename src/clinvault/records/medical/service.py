@@ -29,10 +29,11 @@ from clinvault.records.medical.schemas import (
     RecordCatalogue,
     RecordCreate,
     RecordPage,
+    RecordProvenance,
     RecordRead,
     RecordTypeRead,
 )
-from clinvault.records.pagination import Page, PageRequest
+from clinvault.records.pagination import PageRequest, encode_cursor
 from clinvault.records.patients.service import PATIENT_NOT_FOUND, PatientService
 from clinvault.records.policies import require
 from clinvault.timeutil import utcnow
@@ -68,10 +69,22 @@ class MedicalRecordService:
         return (await self._read([record]))[0]
 
     async def list_records(
-        self, principal: Principal, where: RecordFilter, request: PageRequest
+        self,
+        principal: Principal,
+        where: RecordFilter,
+        request: PageRequest,
+        *,
+        mrn: str | None = None,
     ) -> RecordPage:
         context.describe_resource("medical_record")
         require(policies.can_list_records(principal), READ_DENIED)
+        if mrn is not None:
+            patient = await self.patients.lookup_mrn(principal, mrn)
+            if patient is None or where.patient_id not in (None, patient.id):
+                raise PatientNotFound(
+                    "No patient with this medical record number in your organization: check it."
+                )
+            where = replace(where, patient_id=patient.id)
         if policies.acts_as_patient(principal):
             own = await self.patients.own_patient_id(principal)
             if where.patient_id is not None and where.patient_id != own:
@@ -227,10 +240,27 @@ def record_read(record: MedicalRecord, attachments: list[AttachmentRead]) -> Rec
         supersedes=record.supersedes_id,
         superseded_by=record.superseded_by_id,
         attachments=attachments,
+        provenance=_provenance(record),
+    )
+
+
+def _provenance(record: MedicalRecord) -> RecordProvenance | None:
+    if record.import_job_id is None or record.import_row is None:
+        return None
+    return RecordProvenance(
+        source_file=record.import_source or "",
+        job_id=record.import_job_id,
+        row_number=record.import_row,
+        processed_at=record.processed_at or record.created_at,
     )
 
 
 def _page(items: list[RecordRead], total: int, request: PageRequest) -> RecordPage:
-    return Page[RecordRead](
-        items=items, total=total, page=request.page, page_size=request.page_size
+    last = items[-1] if len(items) == request.page_size else None
+    return RecordPage(
+        items=items,
+        total=total,
+        page=request.page,
+        page_size=request.page_size,
+        next_cursor=None if last is None else encode_cursor(last.recorded_at, last.id),
     )

@@ -71,6 +71,12 @@ class PatientRepository:
                 ],
             )
 
+    async def by_mrn(self, digest: str, *, tenant: uuid.UUID) -> Patient | None:
+        found: Patient | None = await self.session.scalar(
+            select(Patient).where(Patient.organization_id == tenant, Patient.mrn_index == digest)
+        )
+        return found
+
     async def get(self, patient_id: uuid.UUID, *, tenant: uuid.UUID) -> Patient | None:
         result: Patient | None = await self.session.scalar(
             select(Patient).where(Patient.id == patient_id, Patient.organization_id == tenant)

@@ -122,7 +122,9 @@ class PatientRead(BaseModel):
     mrn: str
     first_name: str
     last_name: str
-    date_of_birth: date
+    date_of_birth: date | None = Field(
+        description="Unknown (null) for a patient created by a CSV import that had none."
+    )
     gender: str
     phone: str | None
     email: str | None

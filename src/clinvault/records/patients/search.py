@@ -54,7 +54,7 @@ def patient_tokens(
     *,
     first_name: str,
     last_name: str,
-    date_of_birth: str,
+    date_of_birth: str | None,
     phone: str | None,
 ) -> list[tuple[str, str]]:
     """(kind, digest) pairs to store for one patient, without duplicates."""
@@ -62,7 +62,8 @@ def patient_tokens(
     for word in name_words(first_name, last_name):
         if len(word) >= MIN_QUERY:
             tokens.update((NAME, digest) for digest in indexer.prefixes(word, NAME))
-    tokens.add((DATE, indexer.index(date_of_birth, kind=DATE)))
+    if date_of_birth:  # empty for a patient created by an import without one
+        tokens.add((DATE, indexer.index(date_of_birth, kind=DATE)))
     if phone:
         tokens.add((PHONE, indexer.index(phone, kind=PHONE)))
     return sorted(tokens)

@@ -165,6 +165,15 @@ class PatientService:
             return None
         return patient
 
+    async def lookup_mrn(self, principal: Principal, mrn: str) -> Patient | None:
+        """The visible patient with this medical record number, or None."""
+        patient = await self.repository.by_mrn(
+            mrn_digest(self.indexer, mrn), tenant=principal.organization_id
+        )
+        if patient is None or not policies.sees_patient(principal, patient.user_id):
+            return None
+        return patient
+
     async def own_patient_id(self, principal: Principal) -> uuid.UUID | None:
         """For a patient account: the id of its own patient row (None when unlinked)."""
         patient = await self.repository.for_user(

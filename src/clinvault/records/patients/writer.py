@@ -60,7 +60,7 @@ def patient_read(patient: Patient) -> PatientRead:
         mrn=patient.mrn,
         first_name=patient.first_name,
         last_name=patient.last_name,
-        date_of_birth=date.fromisoformat(patient.date_of_birth),
+        date_of_birth=date.fromisoformat(patient.date_of_birth) if patient.date_of_birth else None,
         gender=patient.gender,
         phone=patient.phone,
         email=patient.email,

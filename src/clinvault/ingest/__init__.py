@@ -1,0 +1,1 @@
+"""CSV ingest of patient visits: signed uploads, a pure parser, durable import jobs."""

@@ -1,0 +1,292 @@
+"""The import job itself: stream the file, validate rows, write them in checkpointed batches.
+
+`run_job` is resumable: each batch commits its records, its rejected rows,
+the job's counters and `checkpoint_row` (the last line it covered) in one
+transaction, so a job killed at any point continues after its last committed
+batch and writes nothing twice. `finish_job` writes the error report and moves
+the file to its final stage. Both are called by the durable workflow
+(workflows.py) and, in-process, by `clinvault ingest`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from clinvault.bootstrap import Container
+from clinvault.crypto.ports import WrappedKey
+from clinvault.ingest import storage as keys
+from clinvault.ingest.parser import FileProblem, RowError, RowReader, ValidRow, not_utf8
+from clinvault.ingest.report import write_report
+from clinvault.ingest.repository import IngestRepository
+from clinvault.ingest.schemas import FINISHED_STATES
+from clinvault.models.ingest import IngestJob
+from clinvault.records.imports.service import BatchOutcome, Provenance, RecordImportService, Visit
+from clinvault.storage.spool import open_directory, spool_root
+from clinvault.timeutil import utcnow
+
+log = structlog.get_logger(__name__)
+
+Progress = Callable[[int, int], None]
+"""Called after each batch with (bytes of the file read, file size)."""
+
+
+@dataclass
+class _Batch:
+    valid: list[ValidRow]
+    errors: list[RowError]
+    last_line: int
+    offset: int
+
+
+async def run_job(container: Container, job_id: uuid.UUID, progress: Progress | None = None) -> str:
+    """Process the job's rows from its checkpoint on; returns the state it left the job in."""
+    async with container.db.unit_of_work() as session:
+        repository = IngestRepository(session)
+        job = await repository.job_global(job_id)
+        if job is None or job.state in FINISHED_STATES:
+            return "missing" if job is None else job.state
+        stored = await repository.object(_object_id(job), tenant=job.organization_id)
+        assert stored is not None
+        if job.state == "uploaded":
+            target = keys.staged(stored.storage_key, "processing")
+            await keys.copy_object(container.storage, stored.storage_key, target)
+            source, stored.storage_key = stored.storage_key, target
+            job.state = "validating" if job.dry_run else "processing"
+            job.started_at = utcnow()
+            await session.flush()
+        else:
+            source = None
+        settings = await repository.settings(tenant=job.organization_id)
+        facts = (job.organization_id, job.filename, job.timezone, job.checkpoint_row, job.dry_run)
+        object_key, wrapped, sha256 = stored.storage_key, stored.wrapped_key, stored.sha256
+        version, size = stored.key_version, stored.plaintext_size
+    if source is not None:
+        await container.storage.delete(source)
+    _, filename, zone, checkpoint, dry_run = facts
+    on_changed = (
+        "amend" if settings is not None and settings.on_changed_row == "amend" else "reject"
+    )
+    max_invalid = settings.max_invalid_percent if settings is not None else 50
+    policy = container.settings.ingest
+    provenance = Provenance(job_id=job_id, source_name=filename, processed_at=utcnow())
+
+    directory = open_directory(spool_root(container.settings), "ingest-")
+    try:
+        writer = directory.new_file("csv-")
+        try:
+            async for chunk in container.objects.get(
+                object_key, WrappedKey(version, wrapped), sha256
+            ):
+                writer.write(chunk)
+        except BaseException:
+            writer.close()
+            raise
+        spooled = writer.finish()
+        async with spooled.plaintext() as path:
+            try:
+                with _text(path) as text:
+                    reader = RowReader(
+                        text,
+                        timezone=ZoneInfo(zone) if zone else None,
+                        max_field_chars=policy.max_field_chars,
+                    )
+                    await _store_header(container, job_id, reader.header.unknown)
+                    for batch in _batches(reader, text, policy.batch_rows, checkpoint):
+                        state = await _write(
+                            container, job_id, batch, provenance, on_changed, max_invalid, dry_run
+                        )
+                        if progress is not None:
+                            progress(min(batch.offset, size), size)
+                        if state is not None:
+                            return state
+            except FileProblem as problem:
+                return await _fail(container, job_id, problem.message)
+            except UnicodeDecodeError as exc:
+                sample = exc.object[:4096]
+                return await _fail(container, job_id, not_utf8(sample, exc.start).message)
+    finally:
+        directory.cleanup()
+    return "processed"
+
+
+def _object_id(job: IngestJob) -> uuid.UUID:
+    assert job.object_id is not None
+    return job.object_id
+
+
+@contextmanager
+def _text(path: Path) -> Iterator[io.TextIOWrapper]:
+    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
+        yield text
+
+
+def _batches(
+    reader: RowReader, text: io.TextIOWrapper, size: int, checkpoint: int
+) -> Iterator[_Batch]:
+    batch = _Batch([], [], 0, 0)
+    for row in reader:
+        if row.line <= checkpoint:
+            continue
+        if isinstance(row, ValidRow):
+            batch.valid.append(row)
+        else:
+            batch.errors.append(row)
+        batch.last_line = row.line
+        if len(batch.valid) + len(batch.errors) >= size:
+            batch.offset = _position(text)
+            yield batch
+            batch = _Batch([], [], 0, 0)
+    if batch.valid or batch.errors:
+        batch.offset = _position(text)
+        yield batch
+
+
+def _position(text: io.TextIOWrapper) -> int:
+    buffer: Any = text.buffer
+    return int(buffer.tell())
+
+
+async def _store_header(container: Container, job_id: uuid.UUID, unknown: tuple[str, ...]) -> None:
+    if not unknown:
+        return
+    async with container.db.unit_of_work() as session:
+        job = await IngestRepository(session).job_global(job_id)
+        assert job is not None
+        job.unknown_columns = json.dumps(list(unknown))[:1000]
+
+
+async def _write(
+    container: Container,
+    job_id: uuid.UUID,
+    batch: _Batch,
+    provenance: Provenance,
+    on_changed: str,
+    max_invalid: int,
+    dry_run: bool,
+) -> str | None:
+    """Commit one batch with its checkpoint; the final state when the job must stop."""
+    async with container.db.unit_of_work() as session:
+        repository = IngestRepository(session)
+        job = await repository.job_global(job_id)
+        assert job is not None
+        if job.cancel_requested:
+            job.state = "cancelled"
+            job.finished_at = utcnow()
+            job.message = (
+                f"Cancelled after line {job.checkpoint_row}: the {job.rows_inserted} records "
+                "written before stay."
+            )
+            return "cancelled"
+        outcome = BatchOutcome()
+        if batch.valid:
+            outcome = await RecordImportService(session, container).write_batch(
+                [_visit(row) for row in batch.valid],
+                organization_id=job.organization_id,
+                provenance=provenance,
+                on_changed="amend" if on_changed == "amend" else "reject",
+                write=not dry_run,
+            )
+        cells = {row.line: row for row in batch.valid}
+        errors = [
+            _error_row(job, e.line, e.column, e.code, e.message, e.cells) for e in batch.errors
+        ]
+        errors += [
+            _error_row(job, r.line, r.column, r.code, r.message, _cells_of(cells[r.line]))
+            for r in outcome.rejected
+        ]
+        await repository.add_errors(errors)
+        job.rows_read += len(batch.valid) + len(batch.errors)
+        job.rows_valid += len(batch.valid) - len(outcome.rejected)
+        job.rows_inserted += outcome.inserted
+        job.rows_present += outcome.present
+        job.rows_amended += outcome.amended
+        job.rows_rejected += len(errors)
+        job.patients_created += outcome.patients_created
+        job.checkpoint_row = batch.last_line
+        job.bytes_read = max(job.bytes_read, batch.offset)
+        if (
+            job.rows_read >= container.settings.ingest.min_rows_before_giving_up
+            and job.rows_rejected * 100 > job.rows_read * max_invalid
+        ):
+            job.state = "failed"
+            job.finished_at = utcnow()
+            job.message = (
+                f"Stopped at line {batch.last_line}: {job.rows_rejected} of {job.rows_read} rows "
+                f"are invalid (more than {max_invalid}%). Fix the file using the error report "
+                "and import it again; rows already written stay and are skipped next time."
+            )
+            return "failed"
+    return None
+
+
+def _visit(row: ValidRow) -> Visit:
+    return Visit(row.line, row.mrn, row.first_name, row.last_name, row.recorded_at, row.notes)
+
+
+def _cells_of(row: ValidRow) -> tuple[str, ...]:
+    return (row.mrn, row.first_name, row.last_name, row.recorded_at.isoformat(), row.notes)
+
+
+def _error_row(
+    job: IngestJob,
+    line: int,
+    column: str | None,
+    code: str,
+    message: str,
+    cells: tuple[str, ...],
+) -> dict[str, Any]:
+    return {
+        "organization_id": job.organization_id,
+        "job_id": job.id,
+        "line": line,
+        "column": column,
+        "code": code,
+        "message": message[:500],
+        "cells": json.dumps(list(cells)),
+    }
+
+
+async def _fail(container: Container, job_id: uuid.UUID, message: str) -> str:
+    async with container.db.unit_of_work() as session:
+        job = await IngestRepository(session).job_global(job_id)
+        assert job is not None
+        job.state = "failed"
+        job.finished_at = utcnow()
+        job.message = message[:1000]
+    return "failed"
+
+
+async def finish_job(container: Container, job_id: uuid.UUID) -> str:
+    """Write the error report, move the file to completed/ or failed/, set the final state."""
+    async with container.db.unit_of_work() as session:
+        repository = IngestRepository(session)
+        job = await repository.job_global(job_id)
+        if job is None:
+            return "missing"
+        if job.state in ("processing", "validating"):
+            job.state = "completed_with_errors" if job.rows_rejected else "completed"
+            job.finished_at = utcnow()
+        if job.rows_rejected and job.report_object_id is None:
+            job.report_object_id = await write_report(container, session, job)
+        stored = await repository.object(_object_id(job), tenant=job.organization_id)
+        assert stored is not None
+        stage = "failed" if job.state == "failed" else "completed"
+        source = stored.storage_key
+        target = keys.staged(source, stage)
+        await keys.copy_object(container.storage, source, target)
+        stored.storage_key = target
+        state = job.state
+    if source != target:
+        await container.storage.delete(source)
+    log.info("ingest.job.finished", job_id=str(job_id), state=state)
+    return state

@@ -1,0 +1,115 @@
+"""Request and response bodies of the CSV ingest API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from clinvault.inputs import SingleLine
+from clinvault.records.pagination import Page
+
+JobState = Literal[
+    "uploaded",
+    "validating",
+    "processing",
+    "completed",
+    "completed_with_errors",
+    "failed",
+    "cancelled",
+]
+JOB_STATES: tuple[str, ...] = get_args(JobState)
+FINISHED_STATES = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
+OnChangedRow = Literal["reject", "amend"]
+FileName = Annotated[str, SingleLine(255)]
+TimeZoneName = Annotated[str, SingleLine(64)]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            "unknown time zone: use an IANA name such as America/Los_Angeles or UTC"
+        ) from None
+    return value
+
+
+class UploadCreate(RequestBody):
+    filename: FileName = Field(description="The file's name, kept as the records' provenance.")
+    dry_run: bool = Field(default=False, description="Validate and report; write nothing.")
+    timezone: TimeZoneName | None = Field(
+        default=None,
+        description="IANA time zone for date-times written without an offset; without it "
+        "such rows are refused.",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return check_timezone(value)
+
+
+class UploadTicket(BaseModel):
+    upload_id: uuid.UUID
+    method: Literal["PUT"] = "PUT"
+    url: str = Field(description="Send the file's bytes here in one PUT, before expires_at.")
+    expires_at: datetime
+    max_bytes: int
+
+
+class JobRead(BaseModel):
+    id: uuid.UUID
+    upload_id: uuid.UUID
+    state: JobState
+    filename: str
+    sha256: str
+    size: int
+    dry_run: bool
+    timezone: str | None
+    started_by: uuid.UUID | None
+    duplicate_of: uuid.UUID | None = Field(
+        description="An earlier job that imported the same file (same SHA-256)."
+    )
+    rows_read: int
+    rows_valid: int
+    rows_inserted: int
+    rows_present: int = Field(description="Rows already present with the same content.")
+    rows_amended: int
+    rows_rejected: int
+    patients_created: int
+    progress: float = Field(description="Share of the file processed, 0 to 1.")
+    unknown_columns: list[str]
+    message: str | None
+    error_report: bool = Field(description="Whether GET .../error-report has a report.")
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+JobPage = Page[JobRead]
+
+
+class SettingsRead(BaseModel):
+    on_changed_row: OnChangedRow = Field(
+        description="A row whose MRN and date-time exist with other notes: 'reject' it as a "
+        "conflict (default) or store it as an 'amend'ment of the earlier record."
+    )
+    max_invalid_percent: int = Field(
+        description="A job stops when more than this share of its rows is invalid."
+    )
+
+
+class SettingsUpdate(RequestBody):
+    on_changed_row: OnChangedRow = "reject"
+    max_invalid_percent: int = Field(default=50, ge=1, le=100)

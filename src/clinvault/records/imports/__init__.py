@@ -1,0 +1,1 @@
+"""Bulk writing of imported visits: patients by MRN and idempotent records."""

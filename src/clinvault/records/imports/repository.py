@@ -1,0 +1,111 @@
+"""All SQL of bulk imports into patients and medical records; every query is tenant-scoped.
+
+Inserts use ON CONFLICT DO NOTHING on the unique keys (the MRN digest of a
+patient, the import key and version of a record) and RETURNING, so two
+imports of overlapping files running at once never write a row twice: the
+loser of a race sees which rows it did not insert and reads them back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinvault.models.records import MedicalRecord, Patient, PatientSearchToken
+
+
+class ImportRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _insert_ignoring(self, table: Any, unique: list[str]) -> Any:
+        """INSERT ... ON CONFLICT (unique) DO NOTHING in the session's dialect."""
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        if dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=unique)
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique)
+
+    async def patients_by_mrn(
+        self, digests: Sequence[str], *, tenant: uuid.UUID
+    ) -> dict[str, tuple[uuid.UUID, str, str]]:
+        """MRN digest -> (patient id, first name, last name)."""
+        if not digests:
+            return {}
+        rows = await self.session.execute(
+            select(Patient.mrn_index, Patient.id, Patient.first_name, Patient.last_name).where(
+                Patient.organization_id == tenant, Patient.mrn_index.in_(list(digests))
+            )
+        )
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    async def insert_patients(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Insert the patients whose MRN is still free; the ids actually inserted."""
+        if not rows:
+            return set()
+        statement = self._insert_ignoring(Patient, ["organization_id", "mrn_index"]).returning(
+            Patient.id
+        )
+        result = await self.session.execute(statement, rows)
+        return set(result.scalars().all())
+
+    async def insert_tokens(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(PatientSearchToken), rows)
+
+    async def latest_by_key(
+        self, keys: Sequence[str], *, tenant: uuid.UUID
+    ) -> dict[str, tuple[uuid.UUID, int, str | None]]:
+        """Import key -> (record id, version, content digest) of its highest version."""
+        if not keys:
+            return {}
+        highest = (
+            select(MedicalRecord.import_key, func.max(MedicalRecord.version).label("top"))
+            .where(MedicalRecord.organization_id == tenant, MedicalRecord.import_key.in_(keys))
+            .group_by(MedicalRecord.import_key)
+            .subquery()
+        )
+        rows = await self.session.execute(
+            select(
+                MedicalRecord.import_key,
+                MedicalRecord.id,
+                MedicalRecord.version,
+                MedicalRecord.import_digest,
+            )
+            .join(
+                highest,
+                (highest.c.import_key == MedicalRecord.import_key)
+                & (highest.c.top == MedicalRecord.version),
+            )
+            .where(MedicalRecord.organization_id == tenant)
+        )
+        return {str(row[0]): (row[1], row[2], row[3]) for row in rows}
+
+    async def insert_records(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
+        """Insert records whose (import key, version) is still free; the ids inserted."""
+        if not rows:
+            return set()
+        statement = self._insert_ignoring(
+            MedicalRecord, ["organization_id", "import_key", "version"]
+        ).returning(MedicalRecord.id)
+        result = await self.session.execute(statement, rows)
+        return set(result.scalars().all())
+
+    async def mark_superseded(
+        self, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]], *, tenant: uuid.UUID
+    ) -> None:
+        for previous, successor in pairs:
+            await self.session.execute(
+                update(MedicalRecord)
+                .where(
+                    MedicalRecord.id == previous,
+                    MedicalRecord.organization_id == tenant,
+                    MedicalRecord.superseded_by_id.is_(None),
+                )
+                .values(superseded_by_id=successor)
+                .execution_options(synchronize_session=False)
+            )
