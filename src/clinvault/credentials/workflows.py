@@ -2,8 +2,14 @@
 
 One workflow per submission (and one per replacement document), started
 after the submission's commit under an id derived from it, so a second start
-is a no-op. It receives ids only. Steps are idempotent: in-app notifications
-are deduplicated by key and every email carries a stable idempotency key.
+is a no-op. It receives ids only. The commit itself records which workflow is
+owed: each document row names its `review_workflow_id`. A process killed
+between the commit and the start (the reply may be lost too) therefore leaves
+a document whose workflow does not exist; `start_missing_reviews` compares the
+waiting documents with DBOS's workflows and starts what is missing, at every
+launch and then every `REVIEW_START_SWEEP_SECONDS` in every process. Steps are
+idempotent: in-app notifications are deduplicated by key and every email
+carries a stable idempotency key.
 
 While documents wait, the workflow sleeps in `DBOS.recv` on the decision
 topic: a decision wakes it at once (see `wake_review`); otherwise it wakes at
@@ -20,16 +26,20 @@ from typing import Any
 import structlog
 from dbos import DBOS, SetWorkflowID
 
+from clinvault.bootstrap import Container
 from clinvault.credentials import mailing
 from clinvault.credentials.expiry import run_expiry_sweep
 from clinvault.credentials.repository import CredentialRepository
 from clinvault.timeutil import utcnow
-from clinvault.workflows import runtime
+from clinvault.workflows import periodic, runtime
 
 log = structlog.get_logger(__name__)
 
 DECISION_TOPIC = "credential-decision"
 EXPIRY_SCHEDULE = "credential-expiry-daily"
+REVIEW_START_SWEEP = "credential-review-starts"
+REVIEW_START_SWEEP_SECONDS = 60.0
+STATUS_BATCH = 200
 RETRY: dict[str, Any] = {
     "retries_allowed": True,
     "max_attempts": 8,
@@ -139,23 +149,63 @@ async def credential_review_workflow(
     return "reviewed"
 
 
+async def launch_review(
+    workflow_id: str, submission_id: uuid.UUID, document_ids: list[uuid.UUID], review_by: date
+) -> None:
+    """Start the review workflow under its id; a workflow of that id already there is kept."""
+    with SetWorkflowID(workflow_id):
+        await DBOS.start_workflow_async(
+            credential_review_workflow,
+            str(submission_id),
+            [str(document_id) for document_id in document_ids],
+            review_by.isoformat(),
+        )
+
+
 async def start_review(
     workflow_id: str, submission_id: uuid.UUID, document_ids: list[uuid.UUID], review_by: date
 ) -> None:
-    """Start the review workflow (after the submission's commit); idempotent by id."""
+    """Start the review workflow (after the submission's commit); idempotent by id.
+
+    A start that fails or cannot run here is made up by `start_missing_reviews`."""
     if not runtime.is_running():
         log.warning("credential.review.not_started", submission_id=str(submission_id))
         return
     try:
-        with SetWorkflowID(workflow_id):
-            await DBOS.start_workflow_async(
-                credential_review_workflow,
-                str(submission_id),
-                [str(document_id) for document_id in document_ids],
-                review_by.isoformat(),
-            )
+        await launch_review(workflow_id, submission_id, document_ids, review_by)
     except Exception:
         log.exception("credential.review.start_failed", submission_id=str(submission_id))
+
+
+async def start_missing_reviews(container: Container) -> int:
+    """Start the review of every committed submission or replacement that has none yet.
+
+    Reads the documents still waiting (each names its workflow id, written in the
+    submission's own transaction), asks DBOS which of those workflows exist, and
+    starts the others. Safe beside a concurrent start: the id makes it one workflow.
+    """
+    async with container.db.sessions() as session:
+        owed = await CredentialRepository(session).review_starts_global()
+    started = 0
+    for first in range(0, len(owed), STATUS_BATCH):
+        batch = owed[first : first + STATUS_BATCH]
+        found = await DBOS.list_workflows_async(
+            workflow_ids=[workflow_id for workflow_id, *_ in batch],
+            load_input=False,
+            load_output=False,
+        )
+        existing = {status.workflow_id for status in found}
+        for workflow_id, submission_id, document_ids, review_by in batch:
+            if workflow_id in existing:
+                continue
+            try:
+                await launch_review(workflow_id, submission_id, document_ids, review_by)
+            except Exception:
+                log.exception("credential.review.start_failed", submission_id=str(submission_id))
+                continue
+            started += 1
+            log.warning("credential.review.start_recovered", submission_id=str(submission_id))
+    return started
 
 
 async def wake_review(workflow_id: str, document_id: uuid.UUID) -> None:
@@ -192,9 +242,14 @@ async def credential_expiry_workflow(scheduled_at: datetime, _context: Any) -> N
 
 
 def on_launch() -> None:
-    """Install the daily expiry schedule."""
+    """Install the daily expiry schedule; start missing reviews now and periodically."""
     runtime.apply_schedule(
         EXPIRY_SCHEDULE,
         credential_expiry_workflow,
         runtime.container().settings.credentials.expiry_schedule_cron,
+    )
+    periodic.every(
+        REVIEW_START_SWEEP,
+        REVIEW_START_SWEEP_SECONDS,
+        lambda: start_missing_reviews(runtime.container()),
     )
