@@ -21,6 +21,7 @@ import os
 import re
 import socket
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,9 @@ from clinvault.audit.checkpoints import Anchor, Anchored, AnchorExists, AnchorRe
 from clinvault.timeutil import utcnow
 
 SYSLOG_MARKER = "clinvault-audit-checkpoint "
+# Objects are read back in chunks, several at a time.
+_FETCHERS = 8
+_FETCH_CHUNK = 256
 _NAME = re.compile(r"^(\d{20})\.json$")
 
 
@@ -92,10 +96,14 @@ class S3ObjectLockAnchor:
                 modified = version["LastModified"].isoformat()
                 found.append((int(match.group(1)), modified, version["Key"], version["VersionId"]))
         found.sort(reverse=True)
-        for chain_seq, _, key, version_id in found:
-            body = self._client.get_object(Bucket=self.bucket, Key=key, VersionId=version_id)
-            raw = body["Body"].read()
-            yield _parse_entry(raw, f"object {key} version {version_id}", chain_seq)
+        with ThreadPoolExecutor(max_workers=_FETCHERS) as pool:
+            for start in range(0, len(found), _FETCH_CHUNK):
+                yield from pool.map(self._fetch, found[start : start + _FETCH_CHUNK])
+
+    def _fetch(self, listed: tuple[int, str, str, str]) -> Anchored:
+        chain_seq, _, key, version_id = listed
+        body = self._client.get_object(Bucket=self.bucket, Key=key, VersionId=version_id)
+        return _parse_entry(body["Body"].read(), f"object {key} version {version_id}", chain_seq)
 
 
 class DirectoryAnchor:

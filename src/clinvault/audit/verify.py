@@ -51,8 +51,6 @@ ProblemKind = Literal[
     "bad_signature",
 ]
 BATCH = 1000
-# Unreadable or badly signed anchor entries looked at before giving up on finding a good one.
-MAX_BAD_ANCHORS = 100
 TAMPERED = "edited or inserted outside the application"
 
 
@@ -84,6 +82,7 @@ class VerifyReport:
     checkpoints_checked: int = 0
     chained_now: int = 0
     anchor: AnchorStatus | None = None
+    anchored_checked: int = 0
     anchor_note: str | None = None
     key_id: str | None = None
 
@@ -91,9 +90,10 @@ class VerifyReport:
         """One line on the external anchor: its newest checkpoint, or why there is none."""
         if self.anchor is not None:
             found = self.anchor
+            checked = _count(self.anchored_checked, "anchored checkpoint")
             return (
                 f"newest anchored checkpoint: chain_seq {found.chain_seq} written {found.at} "
-                f"in {found.sink} ({found.where})"
+                f"in {found.sink} ({found.where}); {checked} checked"
             )
         return self.anchor_note or "no external anchor configured: local checkpoint file only"
 
@@ -338,8 +338,35 @@ def _compare(label: str, checkpoint: Checkpoint, actual: str | None, findings: _
         )
 
 
-def _next_anchored(entries: Iterator[Anchored]) -> Anchored | None:
-    return next(entries, None)
+def _next_anchored(entries: Iterator[Anchored]) -> list[Anchored]:
+    return list(itertools.islice(entries, BATCH))
+
+
+def _usable_anchored(
+    entry: Anchored, where: str, verifier: CheckpointVerifier, findings: _Findings
+) -> Checkpoint | None:
+    """The entry's checkpoint when it is well formed, validly signed and where it belongs."""
+    checkpoint = entry.checkpoint
+    if checkpoint is None:
+        findings.add("checkpoint_mismatch", f"{where} is malformed")
+        return None
+    signature = checkpoint.signature_problem(verifier)
+    if signature is not None:
+        findings.add_position(
+            "bad_signature",
+            f"{where} {signature}: it was not written by clinvault",
+            checkpoint.chain_seq,
+        )
+        return None
+    if entry.named_seq is not None and entry.named_seq != checkpoint.chain_seq:
+        findings.add_position(
+            "checkpoint_mismatch",
+            f"{where} holds the checkpoint of chain_seq {checkpoint.chain_seq}: "
+            "it was copied there",
+            entry.named_seq,
+        )
+        return None
+    return checkpoint
 
 
 async def _check_anchor(
@@ -348,67 +375,61 @@ async def _check_anchor(
     verifier: CheckpointVerifier,
     head: int,
     findings: _Findings,
-) -> AnchorStatus | None:
-    """Find the anchor's newest validly signed checkpoint and hold the log to it."""
+) -> tuple[AnchorStatus | None, int]:
+    """Hold the log to every anchored checkpoint; return the newest and how many were read.
+
+    Every entry counts, not only the newest: after a truncation the chain
+    grows again from the cut, and its new checkpoints would agree with the
+    database while the older anchored ones at the same positions do not.
+    """
     entries = anchor.newest_first()
-    bad = 0
-    while bad < MAX_BAD_ANCHORS:
-        entry = await asyncio.to_thread(_next_anchored, entries)
-        if entry is None:
-            return None
-        where = f"anchored checkpoint {entry.where} in {anchor.description}"
-        checkpoint = entry.checkpoint
-        if checkpoint is None:
-            bad += 1
-            findings.add("checkpoint_mismatch", f"{where} is malformed")
-            continue
-        signature = checkpoint.signature_problem(verifier)
-        if signature is not None:
-            bad += 1
-            findings.add_position(
-                "bad_signature",
-                f"{where} {signature}: it was not written by clinvault",
-                checkpoint.chain_seq,
-            )
-            continue
-        if entry.named_seq is not None and entry.named_seq != checkpoint.chain_seq:
-            bad += 1
-            findings.add_position(
-                "checkpoint_mismatch",
-                f"{where} holds the checkpoint of chain_seq {checkpoint.chain_seq}: "
-                "it was copied there",
-                entry.named_seq,
-            )
-            continue
-        status = AnchorStatus(
-            sink=anchor.description,
-            chain_seq=checkpoint.chain_seq,
-            at=checkpoint.at,
-            where=entry.where,
-        )
-        if checkpoint.chain_seq > head:
-            findings.add_position(
-                "truncated",
-                f"the log is shorter than its anchor: events after chain_seq {head} are "
-                f"missing, but the newest anchored checkpoint ({entry.where} in "
-                f"{anchor.description}, written {checkpoint.at}) records chain_seq "
-                f"{checkpoint.chain_seq}",
-                head + 1,
-            )
-            return status
+    newest: tuple[Anchored, Checkpoint] | None = None
+    read = 0
+    while batch := await asyncio.to_thread(_next_anchored, entries):
+        read += len(batch)
+        usable: list[tuple[Anchored, Checkpoint]] = []
+        for entry in batch:
+            where = f"anchored checkpoint {entry.where} in {anchor.description}"
+            checkpoint = _usable_anchored(entry, where, verifier, findings)
+            if checkpoint is None:
+                continue
+            usable.append((entry, checkpoint))
+            if newest is None or checkpoint.chain_seq > newest[1].chain_seq:
+                newest = (entry, checkpoint)
+        wanted = [cp.chain_seq for _, cp in usable if cp.chain_seq <= head]
         async with db.sessions() as session:
-            stored = await repository.chain_hashes_at(session, [checkpoint.chain_seq])
-        actual = stored.get(checkpoint.chain_seq)
-        if actual is None or not hmac.compare_digest(actual, checkpoint.chain_hash):
-            findings.add_position(
-                "checkpoint_mismatch",
-                f"the log's hash at chain_seq {checkpoint.chain_seq} is not the one anchored "
-                f"({entry.where} in {anchor.description}, written {checkpoint.at}): "
-                "events up to it were altered, deleted or replaced",
-                checkpoint.chain_seq,
-            )
-        return status
-    return None
+            stored = await repository.chain_hashes_at(session, wanted)
+        for entry, checkpoint in usable:
+            if checkpoint.chain_seq > head:
+                continue
+            actual = stored.get(checkpoint.chain_seq)
+            if actual is None or not hmac.compare_digest(actual, checkpoint.chain_hash):
+                findings.add_position(
+                    "checkpoint_mismatch",
+                    f"the log's hash at chain_seq {checkpoint.chain_seq} is not the one "
+                    f"anchored ({entry.where} in {anchor.description}, written "
+                    f"{checkpoint.at}): events up to it were altered, deleted or replaced",
+                    checkpoint.chain_seq,
+                )
+    if newest is None:
+        return None, read
+    entry, checkpoint = newest
+    if checkpoint.chain_seq > head:
+        findings.add_position(
+            "truncated",
+            f"the log is shorter than its anchor: events after chain_seq {head} are "
+            f"missing, but the newest anchored checkpoint ({entry.where} in "
+            f"{anchor.description}, written {checkpoint.at}) records chain_seq "
+            f"{checkpoint.chain_seq}",
+            head + 1,
+        )
+    status = AnchorStatus(
+        sink=anchor.description,
+        chain_seq=checkpoint.chain_seq,
+        at=checkpoint.at,
+        where=entry.where,
+    )
+    return status, read
 
 
 async def verify_chain(
@@ -442,8 +463,9 @@ async def verify_chain(
         db, checkpoints, verifier, checkpoint_bytes, head, findings
     )
     status = None
+    anchored = 0
     if anchor is not None:
-        status = await _check_anchor(db, anchor, verifier, head, findings)
+        status, anchored = await _check_anchor(db, anchor, verifier, head, findings)
         if status is None and anchor_note is None:
             anchor_note = f"no validly signed checkpoint in {anchor.description} yet"
     return VerifyReport(
@@ -454,6 +476,7 @@ async def verify_chain(
         checkpoints_checked=checked_lines,
         chained_now=chained_now,
         anchor=status,
+        anchored_checked=anchored,
         anchor_note=anchor_note,
         key_id=verifier.key_id,
     )
