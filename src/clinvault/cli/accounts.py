@@ -20,6 +20,7 @@ from clinvault.cli.lookups import organization_by_slug
 from clinvault.identity.admin_service import create_organization, create_user
 from clinvault.identity.authn import PLATFORM_KIND
 from clinvault.identity.principal import Role
+from clinvault.identity.roles import require_roles_fit
 from clinvault.identity.schemas import OrganizationCreate
 from clinvault.models.identity import Organization
 
@@ -155,6 +156,7 @@ def create_account(
                 if found is None:
                     raise CommandFailed(f"no organization with slug {org!r}: create it first")
                 organization = found
+            require_roles_fit(roles, organization.kind)
             user = await create_user(
                 session,
                 container.settings,

@@ -22,6 +22,7 @@ from clinvault.cli.lookups import organization_by_slug, user_by_email
 from clinvault.identity.admin_service import create_organization, create_user
 from clinvault.identity.passwords import check_policy, hash_password
 from clinvault.identity.principal import Role
+from clinvault.identity.throttle.service import SignInThrottle
 from clinvault.models.identity import Organization
 
 DOMAIN = "healthcare.com"
@@ -112,8 +113,7 @@ async def _account(
     existing.password_hash = password_hash
     existing.roles = [spec.role.value]
     existing.is_active = True
-    existing.failed_logins = 0
-    existing.locked_until = None
+    await SignInThrottle(container).forget_identifier(session, spec.email)
     return Login(spec.email, spec.role.value, created=False)
 
 

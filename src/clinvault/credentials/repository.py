@@ -56,6 +56,18 @@ class CredentialRepository:
         )
         return result
 
+    async def npi_held_by_other_global(self, npi: str, *, user_id: uuid.UUID) -> bool:
+        """Whether another practitioner, in any organization, holds `npi` (NPIs are unique)."""
+        return bool(
+            await self.session.scalar(
+                select(
+                    exists().where(
+                        PractitionerProfile.npi == npi, PractitionerProfile.user_id != user_id
+                    )
+                )
+            )
+        )
+
     async def categories(self, *, tenant: uuid.UUID) -> Sequence[CredentialCategory]:
         query = select(CredentialCategory).where(CredentialCategory.organization_id == tenant)
         return (await self.session.scalars(query.order_by(CredentialCategory.code))).all()

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
@@ -32,6 +33,7 @@ from clinvault.errors import (
     CredentialSubmissionNotFound,
     NpiInvalid,
 )
+from clinvault.errors.credentials import NpiTaken
 from clinvault.identity.policies import require
 from clinvault.identity.principal import Principal
 from clinvault.ids import normalize_reference
@@ -40,6 +42,11 @@ from clinvault.timeutil import utcnow
 
 DOCUMENT_NOT_FOUND = "No such document: list yours with GET /api/credentials/mine."
 SUBMISSION_NOT_FOUND = "No such submission: check the reference."
+NPI_TAKEN = (
+    "This NPI is already registered to another practitioner profile. If it is yours, "
+    "contact your organization's administrator or clinvault support to have it corrected; "
+    "otherwise check the number."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +84,24 @@ class CredentialService:
         )
         if not npi_is_valid(body.npi):
             raise NpiInvalid("The NPI fails its check digit: copy the 10 digits again.")
+        if await self.repository.npi_held_by_other_global(body.npi, user_id=principal.user_id):
+            context.note_detail("npi_taken")
+            raise NpiTaken(NPI_TAKEN)
         row = await self.repository.profile(principal.user_id, tenant=principal.organization_id)
-        if row is None:
-            row = PractitionerProfile(
-                organization_id=principal.organization_id, user_id=principal.user_id
-            )
-            row.npi, row.specialty = body.npi, body.specialty
-            await self.repository.add_all([row])
-        else:
-            row.npi, row.specialty = body.npi, body.specialty
-            await self.session.flush()
+        try:
+            if row is None:
+                row = PractitionerProfile(
+                    organization_id=principal.organization_id, user_id=principal.user_id
+                )
+                row.npi, row.specialty = body.npi, body.specialty
+                await self.repository.add_all([row])
+            else:
+                row.npi, row.specialty = body.npi, body.specialty
+                await self.session.flush()
+        except IntegrityError:
+            # A concurrent profile claimed the same NPI between the check and the write.
+            context.note_detail("npi_taken")
+            raise NpiTaken(NPI_TAKEN) from None
         return ProfileRead(
             user_id=row.user_id, npi=row.npi, specialty=row.specialty, updated_at=row.updated_at
         )

@@ -30,6 +30,11 @@ class NpiInvalid(RequestInvalid):
     title = "The NPI is not valid"
 
 
+class NpiTaken(Conflict):
+    code = "npi_taken"
+    title = "The NPI is already registered"
+
+
 class CredentialMetadataInvalid(RequestInvalid):
     code = "credential_metadata_invalid"
     title = "The document metadata is not valid"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clinvault.errors.base import (
+    AccountLocked,
     Conflict,
     Gone,
     MfaRequired,
@@ -111,3 +112,16 @@ class LastOrgAdminRequired(Conflict):
 class AuditWindowTooLarge(RequestInvalid):
     code = "audit_window_too_large"
     title = "The time window is too large"
+
+
+class SignInThrottled(AccountLocked):
+    code = "sign_in_throttled"
+    title = "Too many failed sign-in attempts from this address"
+
+
+class RoleNotForOrganization(RoleNotAllowed):
+    """A role this kind of organization cannot hold (see identity/roles.py)."""
+
+    status = 422
+    code = "role_not_for_organization"
+    title = "The role does not exist in this kind of organization"

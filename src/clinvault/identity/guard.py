@@ -1,26 +1,25 @@
 """Checks shared by every step that proves who someone is: lockout, state, second factor.
 
-A failed attempt must be remembered although the request fails: the failure
-count is written in a transaction of its own, because the request's
-transaction rolls back with the error it answers. Every check therefore reads
-before it writes, so that this separate write never waits behind a lock the
-request itself holds (SQLite has one writer at a time).
+Lockout is per tried identifier and per client address, whether or not an
+account exists (throttle/service.py). A failed attempt must be remembered
+although the request fails: the failure count is written in a transaction of
+its own, because the request's transaction rolls back with the error it
+answers. Every check therefore reads before it writes, so that this separate
+write never waits behind a lock the request itself holds (SQLite has one
+writer at a time).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
 from clinvault.errors import (
     AccountDisabled,
-    AccountLocked,
     MfaInvalid,
     MfaStateConflict,
     UserNotFound,
@@ -29,9 +28,9 @@ from clinvault.identity import mfa, policies
 from clinvault.identity.policies import require
 from clinvault.identity.principal import Principal
 from clinvault.identity.repository import IdentityRepository
+from clinvault.identity.throttle.repository import ThrottleRepository
+from clinvault.identity.throttle.service import Attempt, SignInThrottle
 from clinvault.models.identity import Organization, User
-
-log = structlog.get_logger(__name__)
 
 CREDENTIALS_DETAIL = "Wrong email or password: check both and try again."
 MFA_INVALID_DETAIL = (
@@ -46,6 +45,8 @@ class SignInGuard:
         self.container = container
         self.policy = container.settings.security
         self.repository = IdentityRepository(session)
+        self.throttles = ThrottleRepository(session)
+        self.throttle = SignInThrottle(container)
 
     async def own_account(self, principal: Principal) -> tuple[User, str]:
         """The principal's own user row and organization name."""
@@ -59,16 +60,24 @@ class SignInGuard:
             raise UserNotFound("Your account no longer exists: sign in again.")
         return found
 
-    def refuse_if_locked(self, user: User, now: datetime) -> None:
-        if user.locked_until is None or user.locked_until <= now:
-            return
-        seconds = max(1, math.ceil((user.locked_until - now).total_seconds()))
-        context.note_detail("account_locked")
-        raise AccountLocked(
-            "Too many failed sign-in attempts: this account is locked until "
-            f"{user.locked_until:%Y-%m-%d %H:%M:%S} UTC. Try again in {seconds} seconds.",
-            headers={"Retry-After": str(seconds)},
-        )
+    def attempt(self, email: str) -> Attempt:
+        """The throttle keys of a sign-in attempt with this normalized email."""
+        return self.throttle.attempt(email)
+
+    async def refuse_source(self, attempt: Attempt, now: datetime) -> None:
+        await self.throttle.refuse_source(self.throttles, attempt, now)
+
+    async def refuse_if_locked(self, attempt: Attempt, now: datetime) -> None:
+        """429 while the identifier is locked: known and unknown addresses alike."""
+        await self.throttle.refuse_account(self.throttles, attempt, now)
+
+    async def refuse_if_throttled(self, attempt: Attempt, now: datetime) -> None:
+        await self.refuse_source(attempt, now)
+        await self.refuse_if_locked(attempt, now)
+
+    async def forget_failures(self, attempt: Attempt) -> None:
+        """After a successful sign-in, in the request's transaction."""
+        await self.throttle.clear_account(self.throttles, attempt)
 
     def refuse_if_disabled(self, user: User, organization: Organization) -> None:
         if not organization.is_active:
@@ -102,27 +111,13 @@ class SignInGuard:
                 context.note_detail("recovery_code_used")
                 return
             reason, detail = "recovery_code_invalid", MFA_INVALID_DETAIL
-        await self.record_failure(user, now, reason)
+        await self.record_failure(self.attempt(user.email), now, reason)
         raise MfaInvalid(detail)
 
-    async def record_failure(self, user: User, now: datetime, reason: str) -> None:
-        """Count a failed attempt (committed now); lock the account at the threshold."""
+    async def record_failure(self, attempt: Attempt, now: datetime, reason: str) -> None:
+        """Count a failed attempt (committed now) for the identifier and the source."""
         context.note_detail(reason)
-        policy = self.policy
-        user_id = user.id
-
-        async def write(repository: IdentityRepository) -> None:
-            locked_until = await repository.record_login_failure(
-                user_id,
-                now=now,
-                threshold=policy.lockout_threshold,
-                base=policy.lockout_base_seconds,
-                cap=policy.lockout_max_seconds,
-            )
-            if locked_until is not None:
-                log.warning("identity.login.locked", user_id=str(user_id))
-
-        await self.apart(write)
+        await self.throttle.record_failure(attempt, now)
 
     async def apart(self, write: Callable[[IdentityRepository], Awaitable[None]]) -> None:
         """Commit `write` on its own, independent of the request's transaction."""

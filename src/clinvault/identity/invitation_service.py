@@ -31,6 +31,7 @@ from clinvault.identity.admin_service import create_user, normalize_email, user_
 from clinvault.identity.policies import require
 from clinvault.identity.principal import Principal, Role
 from clinvault.identity.repository import IdentityRepository
+from clinvault.identity.roles import require_roles_fit
 from clinvault.identity.schemas import (
     InvitationCreate,
     InvitationPreview,
@@ -91,6 +92,10 @@ class InvitationService:
                 "Invitations grant organization roles only: choose from GET /api/users/roles "
                 "(the admin role is not one of them)."
             )
+        organization = await self.repository.organization(
+            principal.organization_id, tenant=principal.organization_id
+        )
+        require_roles_fit(roles, organization.kind if organization is not None else "")
         email = normalize_email(data.email)
         if await self.repository.email_in_tenant(email, tenant=principal.organization_id):
             raise EmailUnavailable("This person already has an account in your organization.")
@@ -127,6 +132,7 @@ class InvitationService:
     async def accept(self, token: str, password: str, display_name: str) -> UserRead:
         """Create the invited account with its password; the link then stops working."""
         invitation, organization = await self._open(token)
+        require_roles_fit(invitation.roles, organization.kind)
         if not await self.repository.mark_invitation_accepted(invitation.id, now=utcnow()):
             raise InvitationUsed(
                 "This invitation was already used: sign in with the account it created."

@@ -74,10 +74,11 @@ class MfaService:
         if not user.mfa_enabled:
             raise MfaStateConflict("Two-factor authentication is already off.")
         now = utcnow()
-        self.guard.refuse_if_locked(user, now)
+        attempt = self.guard.attempt(user.email)
+        await self.guard.refuse_if_throttled(attempt, now)
         checked = await verify_password(user.password_hash, password)
         if not checked.ok:
-            await self.guard.record_failure(user, now, "password_mismatch")
+            await self.guard.record_failure(attempt, now, "password_mismatch")
             raise CredentialsInvalid("The password is not correct: enter your current password.")
         await self.guard.check_second_factor(user, code, now)
         user.mfa_enabled = False

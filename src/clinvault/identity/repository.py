@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
@@ -219,28 +219,7 @@ class IdentityRepository:
             query = query.where(User.id != excluding)
         return int(await self.session.scalar(query) or 0)
 
-    async def record_login_failure(
-        self, user_id: uuid.UUID, *, now: datetime, threshold: int, base: int, cap: int
-    ) -> datetime | None:
-        """Count one failure atomically; return the lock end when the threshold is reached."""
-        failures = await self.session.scalar(
-            update(User)
-            .where(User.id == user_id)
-            .values(failed_logins=User.failed_logins + 1)
-            .returning(User.failed_logins)
-        )
-        if failures is None or failures < threshold:
-            return None
-        seconds = min(base * 2 ** min(failures - threshold, 32), cap)
-        locked_until = now + timedelta(seconds=seconds)
-        await self.session.execute(
-            update(User).where(User.id == user_id).values(locked_until=locked_until)
-        )
-        return locked_until
-
     async def record_login_success(self, user: User, *, now: datetime) -> None:
-        user.failed_logins = 0
-        user.locked_until = None
         user.last_login_at = now
         await self.session.flush()
 

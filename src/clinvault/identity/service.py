@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
+from clinvault.db import after_commit
 from clinvault.errors import (
     CredentialsInvalid,
     MfaChallenge,
@@ -28,12 +29,19 @@ from clinvault.errors import (
 from clinvault.identity import policies
 from clinvault.identity.admin_service import create_user, normalize_email, user_read
 from clinvault.identity.guard import CREDENTIALS_DETAIL, SignInGuard
-from clinvault.identity.passwords import dummy_verify, verify_password
+from clinvault.identity.passwords import (
+    check_policy,
+    dummy_verify,
+    hash_password,
+    verify_password,
+)
 from clinvault.identity.policies import require
 from clinvault.identity.principal import Principal, Role
 from clinvault.identity.repository import IdentityRepository
+from clinvault.identity.roles import role_fits_organization
 from clinvault.identity.schemas import TokenResponse, UserRead
 from clinvault.identity.tokens import TokenIssuer, hash_token, new_refresh_token
+from clinvault.identity.workflows import start_security_notice
 from clinvault.ids import uuid7
 from clinvault.models.identity import Organization, RefreshToken, User
 from clinvault.timeutil import utcnow
@@ -41,6 +49,7 @@ from clinvault.timeutil import utcnow
 log = structlog.get_logger(__name__)
 
 SESSION_ENDED_DETAIL = "This session has ended: sign in again."
+REGISTRATION_TIMING_PASSWORD = "clinvault registration timing placeholder"
 
 
 class AuthService:
@@ -55,17 +64,23 @@ class AuthService:
     async def login(self, email: str, password: str, totp_code: str | None = None) -> TokenResponse:
         """Password sign-in; raises MfaChallenge (with its mfa_token) when a code is due."""
         now = utcnow()
-        found = await self.repository.user_by_email_global(normalize_email(email))
+        address = normalize_email(email)
+        attempt = self.guard.attempt(address)
+        # A throttled source learns nothing, not even which account it named.
+        await self.guard.refuse_source(attempt, now)
+        found = await self.repository.user_by_email_global(address)
+        if found is not None:
+            self._note(found[0])
+        # An unknown address is locked, verified and counted exactly like a known one.
+        await self.guard.refuse_if_locked(attempt, now)
         if found is None:
             await dummy_verify(password)
-            context.note_detail("unknown_account")
+            await self.guard.record_failure(attempt, now, "unknown_account")
             raise CredentialsInvalid(CREDENTIALS_DETAIL)
         user, organization = found
-        self._note(user)
-        self.guard.refuse_if_locked(user, now)
         checked = await verify_password(user.password_hash, password)
         if not checked.ok:
-            await self.guard.record_failure(user, now, "password_mismatch")
+            await self.guard.record_failure(attempt, now, "password_mismatch")
             raise CredentialsInvalid(CREDENTIALS_DETAIL)
         self.guard.refuse_if_disabled(user, organization)
         if user.mfa_enabled and totp_code is None:
@@ -95,7 +110,7 @@ class AuthService:
             raise TokenInvalid("The sign-in challenge is no longer valid: sign in again.")
         user, organization = found
         self._note(user)
-        self.guard.refuse_if_locked(user, now)
+        await self.guard.refuse_if_throttled(self.guard.attempt(user.email), now)
         self.guard.refuse_if_disabled(user, organization)
         await self.guard.check_second_factor(user, code, now)
         return await self._start_session(user, organization, now)
@@ -173,6 +188,15 @@ class AuthService:
             raise RegistrationClosed(
                 "This organization does not accept self-registration: ask it for an invitation."
             )
+        if not role_fits_organization(Role.PATIENT, organization.kind):
+            context.note_detail("registration_closed")
+            raise RegistrationClosed(
+                "This organization does not accept self-registration: ask it for an invitation."
+            )
+        check_policy(password, min_length=self.policy.password_min_length)
+        holder = await self.repository.user_by_email_global(normalize_email(email))
+        if holder is not None:
+            return await self._answer_as_registered(holder[0], organization, email, display_name)
         user = await create_user(
             self.session,
             self.container.settings,
@@ -185,6 +209,40 @@ class AuthService:
         context.note_actor(user.id, organization.id)
         context.describe_resource("user", user.id)
         return user_read(user, organization.name)
+
+    async def _answer_as_registered(
+        self, holder: User, organization: Organization, email: str, display_name: str
+    ) -> UserRead:
+        """The answer of a registration, for an address that already has an account.
+
+        The caller must not learn that the address is taken, in this tenant or any
+        other: the answer has the shape of a new account and the owner of the
+        address is told by email instead. The work mirrors a real registration
+        (one password hash), so the time does not tell either.
+        """
+        await hash_password(REGISTRATION_TIMING_PASSWORD)
+        now = utcnow()
+        context.note_detail("registration_address_taken")
+        context.describe_resource("user")
+        container, holder_id = self.container, holder.id
+        # One notice an hour at most, whatever the number of attempts.
+        hour = now.replace(minute=0, second=0, microsecond=0)
+        after_commit(
+            self.session,
+            lambda: start_security_notice(container, holder_id, "registration_attempt", hour),
+        )
+        log.info("identity.registration.address_taken", user_id=str(holder_id))
+        return UserRead(
+            id=uuid7(),
+            email=normalize_email(email),
+            display_name=display_name,
+            organization_id=organization.id,
+            organization_name=organization.name,
+            roles=[Role.PATIENT.value],
+            mfa_enabled=False,
+            is_active=True,
+            created_at=now,
+        )
 
     def _note(self, user: User) -> None:
         context.note_actor(user.id, user.organization_id)
@@ -204,6 +262,7 @@ class AuthService:
         self, user: User, organization: Organization, now: datetime
     ) -> TokenResponse:
         await self.repository.record_login_success(user, now=now)
+        await self.guard.forget_failures(self.guard.attempt(user.email))
         context.note_detail("signed_in")
         return await self._issue(user, organization, uuid7(), now, "password")
 

@@ -34,6 +34,7 @@ from clinvault.identity.admin_service import (
 from clinvault.identity.policies import require
 from clinvault.identity.principal import ORGANIZATION_ROLES, Principal, Role
 from clinvault.identity.repository import IdentityRepository
+from clinvault.identity.roles import require_roles_fit, roles_for_kind
 from clinvault.identity.schemas import (
     RoleRead,
     UserChange,
@@ -154,12 +155,24 @@ class UserService:
         return user_read(user, organization_name)
 
     async def roles(self, principal: Principal) -> list[RoleRead]:
+        """The roles of the principal's kind of organization (every role for the platform)."""
         require(policies.can_list_roles(principal), "You cannot list roles.")
+        offered = set(await self._roles_of(principal.organization_id))
         return [
             RoleRead(name=role.value, description=ROLE_DESCRIPTIONS[role])
             for role in Role
-            if role in ORGANIZATION_ROLES or principal.is_platform_admin
+            if principal.is_platform_admin or (role in ORGANIZATION_ROLES and role in offered)
         ]
+
+    async def _roles_of(self, organization_id: uuid.UUID) -> tuple[Role, ...]:
+        organization = await self.repository.organization(organization_id, tenant=organization_id)
+        return () if organization is None else roles_for_kind(organization.kind)
+
+    async def _require_roles_fit(self, organization_id: uuid.UUID, roles: list[Role]) -> None:
+        organization = await self.repository.organization(organization_id, tenant=organization_id)
+        if organization is None:
+            raise OrganizationNotFound("No organization with this id: check the id.")
+        require_roles_fit(roles, organization.kind)
 
     async def create(self, principal: Principal, data: UserCreate) -> UserRead:
         """A new member of the principal's own organization, signing in with `password`."""
@@ -172,6 +185,7 @@ class UserService:
         roles = unique_roles(data.roles)
         if not policies.can_grant_roles(principal, roles):
             raise RoleNotAllowed(ROLE_NOT_GRANTABLE)
+        await self._require_roles_fit(tenant, roles)
         if await self.repository.email_taken_global(normalize_email(data.email)):
             raise EmailUnavailable(
                 "This email address cannot be used for a new account: if the person already "
@@ -200,6 +214,7 @@ class UserService:
             roles = unique_roles(data.roles)
             if not policies.can_grant_roles(principal, roles):
                 raise RoleNotAllowed(ROLE_NOT_GRANTABLE)
+            await self._require_roles_fit(user.organization_id, roles)
             await self._refuse_losing_last_org_admin(principal, user, roles)
             user.roles = [role.value for role in roles]
         if data.display_name is not None:

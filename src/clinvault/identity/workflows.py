@@ -22,7 +22,7 @@ from clinvault.workflows import runtime
 
 log = structlog.get_logger(__name__)
 
-SECURITY_TEMPLATES = frozenset({"mfa_enabled", "password_changed"})
+SECURITY_TEMPLATES = frozenset({"mfa_enabled", "password_changed", "registration_attempt"})
 
 
 def _link(container: Container, path: str) -> str:

@@ -31,7 +31,8 @@ class PractitionerProfile(IdMixin, CreatedMixin, Base):
     user_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), unique=True
     )
-    npi: Mapped[str | None] = mapped_column(String(10))
+    # One NPI identifies one practitioner across the platform.
+    npi: Mapped[str | None] = mapped_column(String(10), index=True, unique=True)
     specialty: Mapped[str] = mapped_column(String(120), default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

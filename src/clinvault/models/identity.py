@@ -38,8 +38,6 @@ class User(IdMixin, CreatedMixin, Base):
     mfa_secret: Mapped[str | None] = mapped_column(EncryptedString("users.mfa_secret"))
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     mfa_last_step: Mapped[int | None] = mapped_column(Integer)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column()
     last_login_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -90,3 +88,19 @@ class Invitation(IdMixin, CreatedMixin, Base):
     expires_at: Mapped[datetime] = mapped_column()
     accepted_at: Mapped[datetime | None] = mapped_column()
     revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one identifier or one client address, known account or not.
+
+    `key` is HMAC-SHA256 of the scope and the normalized value under a key the
+    database does not hold: neither the address nor the client IP is stored.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(16))  # account | source
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime] = mapped_column()
+    locked_until: Mapped[datetime | None] = mapped_column()

@@ -17,6 +17,7 @@ Templates and their variables:
                       accept_url, expires_at (aware datetime)
     mfa_enabled       occurred_at (aware datetime), account_url
     password_changed  occurred_at (aware datetime), account_url
+    registration_attempt  occurred_at (aware datetime), account_url
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from tests.factories import (
 
 from clinvault.bootstrap import Container
 from clinvault.identity.principal import Role
+from clinvault.identity.roles import ROLES_BY_ORGANIZATION_KIND
 
 
 async def test_platform_admin_creates_and_lists_organizations(
@@ -199,5 +200,10 @@ async def test_roles_are_listed_with_descriptions(
     roles = (await client.get("/api/users/roles", headers=headers)).json()
     names = [role["name"] for role in roles]
     assert "admin" not in names
-    assert set(names) == {r.value for r in Role} - {"admin"}
+    assert set(names) == set(ROLES_BY_ORGANIZATION_KIND["provider"])
+    assert "pharmacist" not in names
     assert all(role["description"] for role in roles)
+    pharmacy = await create_org(container, kind="pharmacy")
+    _, headers = await signed_in(client, container, pharmacy, roles=[Role.PHARMACIST])
+    roles = (await client.get("/api/users/roles", headers=headers)).json()
+    assert {role["name"] for role in roles} == {"org_admin", "pharmacist"}

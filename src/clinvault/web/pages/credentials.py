@@ -21,6 +21,7 @@ from clinvault.errors import (
     NpiInvalid,
     PractitionerProfileRequired,
 )
+from clinvault.errors.credentials import NpiTaken
 from clinvault.identity.principal import Principal
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.pages.credentials_form import FormRow, UploadForm, body_limit, receive_form
@@ -217,9 +218,11 @@ async def profile_submit(
         await CredentialService(session, container).put_profile(
             principal, ProfileUpdate(npi=npi, specialty=specialty)
         )
-    except NpiInvalid as error:
+    except (NpiInvalid, NpiTaken) as error:
         await discard_changes(session)
-        return _profile_page(request, principal, npi=npi, error=error.detail, status_code=422)
+        return _profile_page(
+            request, principal, npi=npi, error=error.detail, status_code=error.status
+        )
     return see_other(f"{UPLOAD_PATH}?notice=profile")
 
 

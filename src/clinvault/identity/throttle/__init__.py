@@ -1,0 +1,1 @@
+"""Failed sign-ins counted per identifier and per client address, known account or not."""
