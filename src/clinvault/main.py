@@ -22,6 +22,7 @@ from clinvault.ingest.routes import body_limit_overrides as ingest_body_limits
 from clinvault.ingest.routes import router as ingest_router
 from clinvault.middleware import RequestPipeline
 from clinvault.notifications.routes import router as notifications_router
+from clinvault.prescriptions.routes import routers as prescriptions_routers
 from clinvault.problems import install_problem_handlers
 from clinvault.records.routes import body_limit_overrides as records_body_limits
 from clinvault.records.routes import routers as records_routers
@@ -71,6 +72,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(credentials_router)
     app.include_router(notifications_router)
     for router in records_routers:
+        app.include_router(router)
+    for router in prescriptions_routers:
         app.include_router(router)
     app.include_router(ingest_router)
     mount_portal(app)

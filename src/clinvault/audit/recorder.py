@@ -135,6 +135,31 @@ class AuditRecorder:
         values["mac"] = _values_mac(self._key, values)
         return values
 
+    async def record_for_tenant(
+        self,
+        session: AsyncSession,
+        ctx: RequestContext,
+        *,
+        organization_id: object,
+        detail: str,
+        action: str,
+        status_code: int = 200,
+    ) -> None:
+        """A copy of the request's event in another tenant's log, in the caller's transaction.
+
+        For work shared across tenants (a pharmacy dispensing a provider's
+        prescription): the owner's audit view shows what the other organization
+        did. `detail` names the acting organization; ids only, never PHI. `action`
+        names the event while the route has not named the request yet.
+        """
+        values = self.values(ctx, status_code)
+        values["organization_id"] = organization_id
+        values["detail"] = _text(detail, 200)
+        values["action"] = _text(ctx.action or action, 100)
+        values.pop("mac")
+        values["mac"] = _values_mac(self._key, values)
+        await insert_event(session, values)
+
     async def record(self, session: AsyncSession, ctx: RequestContext, status_code: int) -> None:
         """Add the request's event to the caller's transaction (exactly once).
 

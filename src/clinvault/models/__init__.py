@@ -13,6 +13,15 @@ from clinvault.models.identity import Invitation, Organization, RecoveryCode, Re
 from clinvault.models.ingest import IngestJob, IngestRowError, IngestSettings, IngestUpload
 from clinvault.models.notifications import Notification
 from clinvault.models.objects import EncryptedObject
+from clinvault.models.prescriptions import (
+    PharmacyProfile,
+    Prescription,
+    PrescriptionDispense,
+    PrescriptionEvent,
+    PrescriptionFill,
+    PrescriptionGrant,
+    PrescriptionPolicy,
+)
 from clinvault.models.records import (
     Appointment,
     MedicalRecord,
@@ -40,7 +49,14 @@ __all__ = [
     "Organization",
     "Patient",
     "PatientSearchToken",
+    "PharmacyProfile",
     "PractitionerProfile",
+    "Prescription",
+    "PrescriptionDispense",
+    "PrescriptionEvent",
+    "PrescriptionFill",
+    "PrescriptionGrant",
+    "PrescriptionPolicy",
     "RecordAttachment",
     "RecoveryCode",
     "RefreshToken",

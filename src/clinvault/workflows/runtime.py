@@ -49,6 +49,7 @@ WORKFLOW_MODULES = (
     "clinvault.identity.workflows",
     "clinvault.credentials.workflows",
     "clinvault.maintenance.workflows",
+    "clinvault.prescriptions.workflows",
     "clinvault.ingest.workflows",
 )
 WORKFLOW_VERSION = "clinvault-workflows-1"
