@@ -22,6 +22,8 @@ from clinvault.notifications.rendering import MailRenderer
 from clinvault.storage.factory import open_storage
 from clinvault.storage.objects import EncryptedObjectStore
 from clinvault.storage.ports import ObjectStorage
+from clinvault.storage.spool import spool_root
+from clinvault.storage.spool import sweep as sweep_spool
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +50,8 @@ class Container:
 def build_container(settings: Settings) -> Container:
     configure_logging(settings.log_level, json=settings.log_json)
     settings.home.mkdir(parents=True, exist_ok=True)
+    # Uploads that processes since ended left in the spool (sealed, unreadable) go now.
+    sweep_spool(spool_root(settings))
     keys = open_key_provider(settings.keys_url)
     install_field_cipher(AesGcmFieldCipher(keys))
     storage = open_storage(settings.storage_url)

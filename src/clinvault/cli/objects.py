@@ -1,5 +1,11 @@
 """`objects reconcile`: orphan objects removed, rows whose object is missing reported.
 
+One line per finding, as it is made, then the summary:
+
+    orphan   KEY  SIZE bytes  age AGE  deleted | would be deleted
+    recent   KEY  SIZE bytes  age AGE  kept (younger than the grace)
+    missing  KEY  row ROW_ID  no object in storage
+
 Exit code 1 when a row's object is missing: that is data loss an operator has
 to act on (restore the object from a backup), even though the run succeeded.
 """
@@ -12,12 +18,38 @@ import typer
 
 from clinvault.bootstrap import Container
 from clinvault.cli.common import EXIT_FAILED, audited, run_with_container
-from clinvault.maintenance.service import ReconcileReport, reconcile_objects
+from clinvault.maintenance.service import Finding, FindingKind, ReconcileReport, reconcile_objects
 
 objects_app = typer.Typer(help="Stored objects.", no_args_is_help=True)
 
 MIN_GRACE_MINUTES = 5
 MAX_GRACE_MINUTES = 30 * 24 * 60
+
+
+def age_text(seconds: float) -> str:
+    """A short age: 45s, 12m05s, 3h07m, 2d04h."""
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def finding_line(finding: Finding, *, dry_run: bool) -> str:
+    if finding.kind is FindingKind.MISSING:
+        return f"missing  {finding.key}  row {finding.object_id}  no object in storage"
+    size = f"{finding.size} bytes"
+    age = f"age {age_text(finding.age_seconds or 0.0)}"
+    if finding.kind is FindingKind.RECENT:
+        return f"recent   {finding.key}  {size}  {age}  kept (younger than the grace)"
+    outcome = "would be deleted" if dry_run else "deleted"
+    return f"orphan   {finding.key}  {size}  {age}  {outcome}"
 
 
 @objects_app.command("reconcile")
@@ -36,13 +68,18 @@ def reconcile(
         ),
     ] = None,
 ) -> None:
-    """Delete objects that no row refers to; report rows whose object is missing."""
+    """Delete objects that no row refers to; report rows whose object is missing.
+
+    Names each finding (key, size and age of objects; row id and key of rows)."""
     command = "objects reconcile --dry-run" if dry_run else "objects reconcile"
 
     async def work(container: Container) -> ReconcileReport:
         async with audited(container, command, "objects.reconcile") as (_session, ctx):
             report = await reconcile_objects(
-                container, grace_minutes=grace_minutes, dry_run=dry_run
+                container,
+                grace_minutes=grace_minutes,
+                dry_run=dry_run,
+                on_finding=lambda found: typer.echo(finding_line(found, dry_run=dry_run)),
             )
             ctx.resource_type = "object_storage"
             ctx.audit_detail = (

@@ -13,6 +13,12 @@ Every object under `orgs/` is expected to have a row once its upload has
 committed: a feature that keeps objects without a row must store them
 elsewhere.
 
+Each finding is handed to the caller as it is made (`on_finding`): every
+orphan and every object kept as too young (key, size, age), and every row
+whose object is missing (row id, key), so that `objects reconcile --dry-run`
+names them all. The run also sweeps the upload spool (`clinvault.storage.spool`)
+of what ended processes left there; a dry run deletes nothing, spool included.
+
 Memory stays bounded by the largest organization: the listing is sorted, so
 an organization's keys arrive together; rows are looked up a batch of keys at
 a time, and an organization's rows are compared with its listed keys when the
@@ -21,15 +27,20 @@ listing moves on to the next organization.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 
 import structlog
 
 from clinvault.bootstrap import Container
 from clinvault.maintenance.repository import ObjectRowRepository
 from clinvault.storage.ports import KeyRejected, StorageError, StoredObjectInfo
+from clinvault.storage.spool import spool_root
+from clinvault.storage.spool import sweep as sweep_spool
 from clinvault.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
@@ -38,6 +49,24 @@ ORGS_PREFIX = "orgs/"
 LOOKUP_BATCH = 500
 # Ids of missing objects kept in the report for the operator; every one is logged.
 MISSING_IDS_KEPT = 100
+
+
+class FindingKind(StrEnum):
+    ORPHAN = "orphan"  # an object without a row, older than the grace: deleted
+    RECENT = "recent"  # an object without a row, younger than the grace: kept
+    MISSING = "missing"  # a row whose object is not in storage: reported
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: FindingKind
+    key: str
+    size: int | None = None
+    age_seconds: float | None = None
+    object_id: str | None = None
+
+
+FindingSink = Callable[[Finding], None]
 
 
 @dataclass
@@ -52,6 +81,7 @@ class ReconcileReport:
     delete_failed: int = 0
     recent: int = 0
     missing: int = 0
+    spool_removed: int = 0
     missing_object_ids: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
@@ -68,30 +98,43 @@ class ReconcileReport:
             else f"{self.deleted} deleted, {self.bytes_freed} bytes freed"
         )
         failed = f", {self.delete_failed} could not be deleted" if self.delete_failed else ""
+        spool = f", {self.spool_removed} abandoned uploads swept" if self.spool_removed else ""
         return (
             f"checked {self.checked} objects: {self.orphaned} orphaned ({deleted}{failed}), "
             f"{self.recent} without a row yet kept (younger than {self.grace_minutes} minutes), "
-            f"{self.missing} rows missing their object"
+            f"{self.missing} rows missing their object{spool}"
         )
 
 
 async def reconcile_objects(
-    container: Container, *, grace_minutes: int | None = None, dry_run: bool = False
+    container: Container,
+    *,
+    grace_minutes: int | None = None,
+    dry_run: bool = False,
+    on_finding: FindingSink | None = None,
 ) -> ReconcileReport:
     """Delete orphan objects older than the grace period; report rows without their object."""
     minutes = grace_minutes
     if minutes is None:
         minutes = container.settings.objects.reconcile_grace_minutes
-    reconciler = _Reconciler(container, ReconcileReport(dry_run=dry_run, grace_minutes=minutes))
+    reconciler = _Reconciler(
+        container, ReconcileReport(dry_run=dry_run, grace_minutes=minutes), on_finding
+    )
     report = await reconciler.run()
+    if not dry_run:
+        swept = await asyncio.to_thread(sweep_spool, spool_root(container.settings))
+        report.spool_removed = swept.removed
     log.info("storage.reconcile.finished", **report.counts())
     return report
 
 
 class _Reconciler:
-    def __init__(self, container: Container, report: ReconcileReport) -> None:
+    def __init__(
+        self, container: Container, report: ReconcileReport, on_finding: FindingSink | None
+    ) -> None:
         self.container = container
         self.report = report
+        self.on_finding = on_finding
         self.started = utcnow()
         self.cutoff = self.started - timedelta(minutes=report.grace_minutes)
         self.pending: list[StoredObjectInfo] = []
@@ -134,11 +177,18 @@ class _Reconciler:
                 continue
             if info.modified_at >= self.cutoff:
                 self.report.recent += 1
+                self._found(FindingKind.RECENT, info)
                 continue
             self.report.orphaned += 1
+            self._found(FindingKind.ORPHAN, info)
             self.report.orphaned_bytes += info.size
             if not self.report.dry_run:
                 await self._delete(info)
+
+    def _found(self, kind: FindingKind, info: StoredObjectInfo) -> None:
+        if self.on_finding is not None:
+            age = (self.started - info.modified_at).total_seconds()
+            self.on_finding(Finding(kind, info.key, size=info.size, age_seconds=max(0.0, age)))
 
     async def _delete(self, info: StoredObjectInfo) -> None:
         try:
@@ -165,7 +215,7 @@ class _Reconciler:
                 )
             for object_id, key in rows:
                 if key not in listed and not await self._exists(key):
-                    self._report_missing(organization_id, object_id)
+                    self._report_missing(organization_id, object_id, key)
             if len(rows) < LOOKUP_BATCH:
                 return
             after = rows[-1][0]
@@ -177,8 +227,10 @@ class _Reconciler:
         except KeyRejected:
             return False
 
-    def _report_missing(self, organization_id: uuid.UUID, object_id: uuid.UUID) -> None:
+    def _report_missing(self, organization_id: uuid.UUID, object_id: uuid.UUID, key: str) -> None:
         self.report.missing += 1
+        if self.on_finding is not None:
+            self.on_finding(Finding(FindingKind.MISSING, key, object_id=str(object_id)))
         if len(self.report.missing_object_ids) < MISSING_IDS_KEPT:
             self.report.missing_object_ids.append(str(object_id))
         log.error(

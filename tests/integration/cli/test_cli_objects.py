@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -44,15 +45,24 @@ def test_reconcile_prints_counts_and_dry_run_deletes_nothing(cli: Cli) -> None:
     old = _orphan(cli, key, "old-orphan", TWO_HOURS)
     fresh = _orphan(cli, key, "fresh-orphan", 60)
 
-    dry = cli.ok("objects", "reconcile", "--dry-run")
-    assert dry.strip() == (
+    dry = cli.ok("objects", "reconcile", "--dry-run").strip().splitlines()
+    folder = key.rsplit("/", 1)[0]
+    # Each finding is named: key, size, age, and what happens to it.
+    assert len(dry) == 3
+    assert any(
+        re.fullmatch(rf"recent   {folder}/fresh-orphan  100 bytes  age 1m0\ds  kept .*", line)
+        for line in dry
+    )
+    assert f"orphan   {folder}/old-orphan  100 bytes  age 2h00m  would be deleted" in dry
+    assert dry[2:] == [
         "checked 3 objects: 1 orphaned (dry run, 100 bytes would be freed), "
         "1 without a row yet kept (younger than 60 minutes), 0 rows missing their object"
-    )
+    ]
     assert old.exists()
 
-    done = cli.ok("objects", "reconcile", "--grace-minutes", "90")
-    assert done.strip() == (
+    done = cli.ok("objects", "reconcile", "--grace-minutes", "90").strip().splitlines()
+    assert f"orphan   {folder}/old-orphan  100 bytes  age 2h00m  deleted" in done
+    assert done[-1] == (
         "checked 3 objects: 1 orphaned (1 deleted, 100 bytes freed), "
         "1 without a row yet kept (younger than 90 minutes), 0 rows missing their object"
     )
@@ -76,6 +86,8 @@ def test_a_row_without_its_object_fails_the_command_loudly(cli: Cli) -> None:
 
     assert result.returncode == 1
     assert result.stdout.strip().endswith("1 rows missing their object")
+    key = _stored_key(cli, row_id)
+    assert f"missing  {key}  row {row_id}  no object in storage" in result.stdout.splitlines()
     assert f"restore them from a backup: {row_id}" in result.stderr
     logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     missing = [event for event in logged if event["event"] == "storage.object.missing"]

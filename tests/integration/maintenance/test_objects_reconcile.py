@@ -18,12 +18,13 @@ from tests.factories import create_org
 from clinvault.bootstrap import Container
 from clinvault.ids import uuid7
 from clinvault.maintenance import service
-from clinvault.maintenance.service import reconcile_objects
+from clinvault.maintenance.service import Finding, FindingKind, reconcile_objects
 from clinvault.maintenance.workflows import RECONCILE_SCHEDULE, objects_reconcile_workflow
 from clinvault.models.identity import Organization
 from clinvault.models.objects import EncryptedObject
 from clinvault.storage.local import LocalStorage
 from clinvault.storage.objects import EncryptedObjectStore
+from clinvault.storage.spool import spool_root
 
 OLD = timedelta(hours=2)
 
@@ -103,6 +104,7 @@ async def test_an_old_orphan_goes_a_fresh_one_and_objects_with_rows_stay(
         "delete_failed": 0,
         "recent": 1,
         "missing": 0,
+        "spool_removed": 0,
     }
     assert not await isolated.storage.exists(old_orphan)
     for key in (fresh_orphan, kept_old, kept_new):
@@ -121,6 +123,39 @@ async def test_dry_run_deletes_nothing(isolated: Container) -> None:
     assert report.orphaned_bytes == _size(isolated, orphan)
     assert "dry run" in report.summary()
     assert await isolated.storage.exists(orphan)
+
+
+async def test_every_finding_is_named_and_abandoned_uploads_are_swept(
+    isolated: Container,
+) -> None:
+    org = await create_org(isolated)
+    orphan, _ = await _object(isolated, org, row=False, age=OLD)
+    fresh, _ = await _object(isolated, org, row=False, age=timedelta(minutes=10))
+    lost, lost_id = await _object(isolated, org, row=True, age=OLD)
+    (_root(isolated) / lost).unlink()
+    abandoned = spool_root(isolated.settings) / "upload-of-a-killed-process"
+    abandoned.mkdir(parents=True)
+    (abandoned / "part-1").write_bytes(b"sealed bytes nobody can open")
+
+    found: list[Finding] = []
+    report = await reconcile_objects(isolated, dry_run=True, on_finding=found.append)
+
+    by_key = {finding.key: finding for finding in found}
+    assert set(by_key) == {orphan, fresh, lost}
+    assert by_key[orphan].kind is FindingKind.ORPHAN
+    assert by_key[orphan].size == _size(isolated, orphan)
+    assert 7190 < (by_key[orphan].age_seconds or 0) < 7300
+    assert by_key[fresh].kind is FindingKind.RECENT
+    assert 590 < (by_key[fresh].age_seconds or 0) < 700
+    assert by_key[lost].kind is FindingKind.MISSING
+    assert by_key[lost].object_id == str(lost_id)
+    assert (report.orphaned, report.recent, report.missing, report.spool_removed) == (1, 1, 1, 0)
+    assert abandoned.exists()
+
+    swept = await reconcile_objects(isolated)
+    assert swept.spool_removed == 1
+    assert not abandoned.exists()
+    assert "1 abandoned uploads swept" in swept.summary()
 
 
 async def test_the_grace_period_is_configurable(isolated: Container) -> None:
