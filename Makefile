@@ -25,13 +25,16 @@ run: venv
 	$(BIN)/clinvault demo
 	$(BIN)/clinvault serve --host $(HOST) --port $(PORT)
 
-## Debian packages the tests need (browser, qpdf, libmagic, clamd), installed when missing as root.
+## Debian packages the tests need (browser, qpdf, libmagic, clamd, and Ghostscript and LibreOffice
+## Writer as PDF producers for the file-check corpus), installed when missing as root.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v qpdf >/dev/null 2>&1 || missing="$$missing qpdf"; \
 	[ -e /usr/lib/x86_64-linux-gnu/libmagic.so.1 ] || ldconfig -p | grep -q libmagic.so.1 || missing="$$missing libmagic1"; \
 	command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || missing="$$missing clamav-daemon"; \
+	command -v gs >/dev/null 2>&1 || missing="$$missing ghostscript"; \
+	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-writer-nogui"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing:$$missing"; \

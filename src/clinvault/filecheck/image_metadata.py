@@ -20,7 +20,8 @@ from collections.abc import Iterator
 MAX_TEXT_BYTES = 1024 * 1024
 _PNG_SIGNATURE_LENGTH = 8
 _XMP_KEYWORD = b"XML:com.adobe.xmp"
-_MARKUP = re.compile(rb"<[\s]*[A-Za-z!?%/]")
+# A tag, end tag, comment, declaration or processing instruction starts right after "<".
+_MARKUP = re.compile(rb"<[A-Za-z!?%/]")
 _SCRIPT = re.compile(
     rb"<\s*/?\s*(?:script|html|body|iframe|frame|frameset|object|embed|applet|svg|img|image"
     rb"|meta|link|style|form|input|button|base|math|video|audio|source|details|marquee"

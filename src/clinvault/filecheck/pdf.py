@@ -165,8 +165,6 @@ def _check_layout(
             return None
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    if pdf_layout.opens_as_zip(data):
-        findings.add("trailing_data", TRAILING)
     try:
         pdf_layout.walk(data, resolve_length)
     except pdf_layout.LayoutError as error:
@@ -176,6 +174,10 @@ def _check_layout(
             findings.add("trailing_data", TRAILING)
         elif not damaged:
             findings.add("pdf_unaccounted_data", UNACCOUNTED)
+        return
+    if pdf_layout.opens_as_zip(data):
+        # Hidden inside an object (an unreferenced stream) where a ZIP reader finds it.
+        findings.add("pdf_unaccounted_data", UNACCOUNTED)
 
 
 def _has_active_content(pdf: pikepdf.Pdf) -> bool:

@@ -99,6 +99,9 @@ class _Sink:
     def room(self) -> int:
         return max(self.budget.remaining_bytes, 0)
 
+    def count(self, produced: int) -> None:
+        self.budget.spend(produced)
+
     def add(self, chunk: bytes) -> None:
         self.budget.spend(len(chunk))
         if self.keep:
@@ -177,16 +180,28 @@ def _lzw(data: bytes, sink: _Sink, early_change: int) -> None:
 
 def _run_length(data: bytes, sink: _Sink) -> None:
     position = 0
-    while position < len(data):
+    produced = 0
+    size = len(data)
+    while position < size:
         length = data[position]
         if length == 128:
-            return
+            break
         if length < 128:
-            sink.add(data[position + 1 : position + 2 + length])
-            position += 2 + length
+            run = length + 1
+            if sink.keep:
+                sink.add(data[position + 1 : position + 1 + run])
+            position += 1 + run
         else:
-            sink.add(data[position + 1 : position + 2] * (257 - length))
+            run = 257 - length
+            if sink.keep:
+                sink.add(data[position + 1 : position + 2] * run)
             position += 2
+        if not sink.keep:
+            produced += run
+            if produced > _CHUNK * 16:
+                sink.count(produced)
+                produced = 0
+    sink.count(produced)
 
 
 def _ascii_hex(data: bytes) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,37 @@ def test_a_zip_without_the_word_parts_is_not_a_docx(tmp_path: Path) -> None:
 
 def test_a_docx_is_refused_where_only_pdf_is_accepted(tmp_path: Path) -> None:
     assert rejection(tmp_path, corpus.valid_docx(), FilePolicy()) == ["type_not_allowed"]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        corpus.docx_with_renamed_macro,
+        corpus.docx_with_macro_relationship_to_plain_name,
+        corpus.docx_with_activex_control,
+        corpus.docx_with_ole_object,
+    ],
+    ids=lambda build: build.__name__,
+)
+def test_active_parts_are_found_by_what_they_are_not_their_names(
+    tmp_path: Path, build: Callable[[], bytes]
+) -> None:
+    data = build()
+    assert b"vbaProject.bin" not in data
+
+    assert rejection(tmp_path, data) == ["docx_macro"]
+
+
+def test_an_ordinary_image_part_is_accepted(tmp_path: Path) -> None:
+    relationship = (
+        '<Relationship Id="rId7" Type="http://schemas.openxmlformats.org/officeDocument/'
+        '2006/relationships/image" Target="media/image1.png"/>'
+    )
+    data = corpus._docx(
+        extra_parts={"word/media/image1.png": corpus.valid_png()},
+        content_type_overrides='<Default Extension="png" ContentType="image/png"/>',
+        document_relationships=relationship,
+    )
+    path = corpus.write(tmp_path / "upload", data)
+
+    assert inspect_file(path, "cv.docx", DOCX).kind is FileKind.DOCX

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,57 @@ def test_an_image_is_refused_where_only_pdf_is_accepted(tmp_path: Path) -> None:
     assert rejection(tmp_path, corpus.valid_png(), "photo.png", FilePolicy()) == [
         "type_not_allowed"
     ]
+
+
+@pytest.mark.parametrize(
+    ("build", "filename"),
+    [
+        (corpus.jpeg_with_script_comment, "photo.jpg"),
+        (corpus.jpeg_with_markup_comment, "photo.jpg"),
+        (corpus.jpeg_with_script_in_exif, "photo.jpg"),
+        (corpus.jpeg_with_script_in_xmp, "photo.jpg"),
+        (corpus.png_with_script_text, "photo.png"),
+        (corpus.png_with_script_ztxt, "photo.png"),
+        (corpus.png_with_script_itxt, "photo.png"),
+    ],
+    ids=lambda value: getattr(value, "__name__", str(value)),
+)
+def test_script_in_metadata_segments_is_refused(
+    tmp_path: Path, build: Callable[[], bytes], filename: str
+) -> None:
+    assert rejection(tmp_path, build(), filename) == ["image_metadata_script"]
+
+
+@pytest.mark.parametrize(
+    ("build", "filename"),
+    [
+        (corpus.jpeg_with_ordinary_metadata, "photo.jpg"),
+        (corpus.png_with_ordinary_text, "photo.png"),
+    ],
+    ids=lambda value: getattr(value, "__name__", str(value)),
+)
+def test_ordinary_metadata_is_accepted(
+    tmp_path: Path, build: Callable[[], bytes], filename: str
+) -> None:
+    path = corpus.write(tmp_path / "upload", build())
+
+    assert inspect_file(path, filename, IMAGES).kind in {FileKind.JPEG, FileKind.PNG}
+
+
+def test_a_camera_jpeg_with_exif_and_a_thumbnail_is_accepted(tmp_path: Path) -> None:
+    image = Image.new("RGB", (640, 480), (90, 140, 200))
+    exif = Image.Exif()
+    exif[0x010F] = "Camera maker"
+    exif[0x0110] = "Model <X> 2"
+    exif[0x010E] = "Board certificate, 2024"
+    path = tmp_path / "upload"
+    image.save(path, "JPEG", exif=exif.tobytes(), comment=b"Scanned with care", quality=90)
+
+    assert inspect_file(path, "photo.jpg", IMAGES).kind is FileKind.JPEG
+
+
+def test_a_compressed_text_chunk_that_inflates_too_far_is_refused(tmp_path: Path) -> None:
+    body = b"Comment\x00\x00" + zlib.compress(b"a" * (2 * 1024 * 1024))
+    data = corpus._png_with_chunk(b"zTXt", body)
+
+    assert rejection(tmp_path, data, "photo.png") == ["image_invalid"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,3 +118,94 @@ def test_every_problem_is_reported_together(tmp_path: Path) -> None:
         inspect_file(path, "license.pdf", PDF_ONLY, declared_sha256="0" * 64)
 
     assert caught.value.codes == ["checksum_mismatch", "trailing_data", "pdf_active_content"]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        corpus.pdf_with_inert_open_action,
+        corpus.pdf_with_navigation_actions,
+        corpus.pdf_with_page_lacking_resources,
+        corpus.pdf_with_jbig2_image,
+    ],
+    ids=lambda build: build.__name__,
+)
+def test_ordinary_shapes_are_accepted(tmp_path: Path, build: Callable[[], bytes]) -> None:
+    path = corpus.write(tmp_path / "upload", build())
+
+    assert inspect_file(path, "license.pdf", PDF_ONLY).kind is FileKind.PDF
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        corpus.pdf_opening_a_uri,
+        corpus.pdf_navigating_then_running_javascript,
+        corpus.pdf_submitting_a_form_on_close,
+    ],
+    ids=lambda build: build.__name__,
+)
+def test_automatic_actions_that_run_something_are_refused(
+    tmp_path: Path, build: Callable[[], bytes]
+) -> None:
+    assert rejection(tmp_path, build()) == ["pdf_active_content"]
+
+
+def test_a_broken_cross_reference_table_is_structural_damage(tmp_path: Path) -> None:
+    assert rejection(tmp_path, corpus.pdf_with_xref_damage()) == ["pdf_repaired"]
+
+
+@pytest.mark.parametrize(
+    ("build", "codes"),
+    [
+        (corpus.pdf_then_zip_then_eof, ["trailing_data"]),
+        (corpus.pdf_then_html_then_eof, ["trailing_data"]),
+        (corpus.pdf_with_object_after_last_xref, ["trailing_data"]),
+        (corpus.pdf_with_zip_between_objects, ["pdf_unaccounted_data"]),
+        (corpus.pdf_with_zip_in_a_comment, ["pdf_unaccounted_data"]),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_polyglots_are_refused_wherever_the_file_ends(
+    tmp_path: Path, build: Callable[[], bytes], codes: list[str]
+) -> None:
+    data = build()
+    assert data.rstrip().endswith(b"%%EOF")
+
+    assert rejection(tmp_path, data) == codes
+
+
+def test_a_zip_inside_a_stream_that_a_zip_reader_opens_is_refused(tmp_path: Path) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as zipped:
+        zipped.writestr("payload.html", corpus.HTML_PAGE)
+    data = corpus.pdf_carrying(archive.getvalue().replace(b"\n", b" ").replace(b"\r", b" "))
+
+    assert rejection(tmp_path, data) == ["pdf_unaccounted_data"]
+
+
+def test_decoded_size_is_bounded_for_flate_lzw_and_run_length(tmp_path: Path) -> None:
+    content = b"0 0 m 10 10 l S\n" * 20_000  # 320 kB of page drawing
+    tight = FilePolicy(pdf_max_decoded_bytes=200_000)
+    for data in (
+        corpus.pdf_with_lzw_content(content),
+        corpus.pdf_with_flate_bomb(decoded_bytes=1024 * 1024),
+        corpus.pdf_with_run_length_bomb(decoded_bytes=1024 * 1024),
+    ):
+        path = corpus.write(tmp_path / "upload", data)
+        with pytest.raises(FileRejected) as caught:
+            inspect_file(path, "license.pdf", tight)
+        assert caught.value.codes == ["pdf_decompression_bomb"]
+        assert inspect_file(path, "license.pdf", PDF_ONLY).kind is FileKind.PDF
+
+
+def test_a_jbig2_page_larger_than_its_image_dictionary_is_a_bomb(tmp_path: Path) -> None:
+    data = corpus.pdf_with_jbig2_bomb()
+    assert len(data) < 2048
+
+    assert rejection(tmp_path, data) == ["pdf_decompression_bomb"]
+    limited = FilePolicy(pdf_max_image_pixels=1700 * 2200 - 1)
+    path = corpus.write(tmp_path / "ordinary", corpus.pdf_with_jbig2_image(1700, 2200))
+    with pytest.raises(FileRejected) as caught:
+        inspect_file(path, "scan.pdf", limited)
+    assert caught.value.codes == ["pdf_decompression_bomb"]
