@@ -28,6 +28,9 @@ PG_ADMIN_DSN = os.environ.get(
     "CLINVAULT_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_SERVICES = os.environ.get("CLINVAULT_REQUIRE_SERVICES") == "1"
+# Scanning is on by default wherever a system clamd listens; the suite never depends on
+# one (the clamd tests start their own), here or in the servers it starts.
+os.environ.setdefault("CLINVAULT_VIRUS_SCAN_URL", "none")
 
 
 def backend() -> str:

@@ -14,7 +14,7 @@ from clinvault.crypto.field_cipher import AesGcmFieldCipher
 from clinvault.crypto.fields import install_field_cipher
 from clinvault.crypto.ports import KeyProvider
 from clinvault.db import Database, create_engine
-from clinvault.filecheck import ClamdScanner, VirusScanner
+from clinvault.filecheck import VirusScanner, open_scanner
 from clinvault.logs import configure_logging
 from clinvault.mail.factory import open_mailer
 from clinvault.mail.ports import Mailer
@@ -72,7 +72,12 @@ def build_container(settings: Settings) -> Container:
         renderer=MailRenderer(),
         blind_index=BlindIndexer(keys),
         audit=AuditRecorder(keys.derive("audit")),
-        scanner=ClamdScanner(settings.virus_scan_url) if settings.virus_scan_url else None,
+        scanner=open_scanner(settings.virus_scan_url),
     )
-    log.info("clinvault.container.built", env=settings.env, database=container.db.dialect)
+    log.info(
+        "clinvault.container.built",
+        env=settings.env,
+        database=container.db.dialect,
+        virus_scan=getattr(container.scanner, "address", None) or "off",
+    )
     return container

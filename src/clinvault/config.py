@@ -211,7 +211,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_ca_file: Path | None = None
-    # clamd address ("unix:///run/clamav/clamd.ctl" or "tcp://host:3310"); unset: no scanning.
+    # clamd address ("unix:///run/clamav/clamd.ctl" or "tcp://host:3310"); unset: a local
+    # clamd socket at the usual Debian path is used when present; "none": no scanning.
     virus_scan_url: str | None = None
 
     @field_validator("database_url")

@@ -14,7 +14,7 @@ from clinvault.filecheck.model import (
     InspectedFile,
     VirusScanFailed,
 )
-from clinvault.filecheck.scanning import ClamdScanner, VirusScanner
+from clinvault.filecheck.scanning import ClamdScanner, VirusScanner, open_scanner
 
 __all__ = [
     "ClamdScanner",
@@ -26,5 +26,6 @@ __all__ = [
     "VirusScanFailed",
     "VirusScanner",
     "inspect_file",
+    "open_scanner",
     "sanitize_filename",
 ]

@@ -1,9 +1,12 @@
-"""The optional virus-scan port and its clamd adapter (INSTREAM over a socket)."""
+"""The virus-scan port, its clamd adapter (INSTREAM over a socket), and the choice of
+scanner from one setting: on by default wherever a local clamd is listening."""
 
 from __future__ import annotations
 
 import socket
+import stat
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -11,6 +14,35 @@ from clinvault.filecheck.model import VirusScanFailed
 
 _CHUNK = 64 * 1024
 _MAX_REPLY = 4096
+# Where Debian's and Ubuntu's clamav-daemon (and most other packages) put the socket.
+DEFAULT_CLAMD_SOCKETS = ("/run/clamav/clamd.ctl", "/var/run/clamav/clamd.ctl")
+DISABLED = frozenset({"none", "off", "disabled"})
+
+
+def open_scanner(
+    setting: str | None, *, candidates: Sequence[str] = DEFAULT_CLAMD_SOCKETS
+) -> ClamdScanner | None:
+    """The scanner CLINVAULT_VIRUS_SCAN_URL asks for.
+
+    Unset (or empty): the first of `candidates` that is a Unix socket, so a host with
+    clamd installed scans without configuration; none when there is none. "none"
+    turns scanning off explicitly. Anything else is a clamd address."""
+    value = (setting or "").strip()
+    if value.lower() in DISABLED:
+        return None
+    if value:
+        return ClamdScanner(value)
+    for candidate in candidates:
+        if _is_socket(candidate):
+            return ClamdScanner(candidate)
+    return None
+
+
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(Path(path).stat().st_mode)
+    except OSError:
+        return False
 
 
 class VirusScanner(Protocol):
