@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from clinvault.bootstrap import Container
+from clinvault.credentials.identifiers import npi_is_valid
 from clinvault.identity.admin_service import create_organization
 from clinvault.identity.admin_service import create_user as make_user
 from clinvault.identity.principal import Role
@@ -23,6 +24,12 @@ DEFAULT_PASSWORD = "correct horse battery staple"
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def unique_npi() -> str:
+    """A fresh NPI that passes its check digit (an NPI is unique across the platform)."""
+    body = f"1{secrets.randbelow(10**8):08d}"
+    return next(body + str(digit) for digit in range(10) if npi_is_valid(body + str(digit)))
 
 
 async def create_org(

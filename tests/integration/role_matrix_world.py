@@ -19,7 +19,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from tests.factories import auth_headers, create_org, create_platform_admin, create_user, login
+from tests.factories import (
+    auth_headers,
+    create_org,
+    create_platform_admin,
+    create_user,
+    login,
+    unique_npi,
+)
 from tests.unit.filecheck.corpus import valid_pdf
 
 from clinvault.access_matrix import Actor
@@ -28,7 +35,6 @@ from clinvault.identity.principal import Role
 from clinvault.models.identity import Organization
 from clinvault.notifications.service import notify
 
-VALID_NPI = "1234567893"
 ATTACHMENT = [("file", ("scan.pdf", valid_pdf(), "application/pdf"))]
 HOME_ROLES: dict[str, list[Role]] = {
     "org_admin": [Role.ORG_ADMIN],
@@ -62,6 +68,7 @@ class Request:
     json: Any = None
     data: dict[str, str] | None = None
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+    content: bytes | None = None
 
 
 @dataclass
@@ -225,7 +232,9 @@ async def build_world(client: httpx.AsyncClient, container: Container) -> World:
     world = World(client, container, home, other, staff, foreign, admin)
     practitioners = ("doctor", "nurse", "colleague", "credentialing_reviewer")
     for practitioner in (*(staff[name] for name in practitioners), foreign["doctor"]):
-        await world.call(practitioner, "PUT", "/api/credentials/profile", json={"npi": VALID_NPI})
+        await world.call(
+            practitioner, "PUT", "/api/credentials/profile", json={"npi": unique_npi()}
+        )
     own_patient = await world.patient()
     await world.call(
         staff["clerk"],

@@ -8,15 +8,16 @@ the failures are listed together, one line per cell.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from fastapi import FastAPI
-from tests.factories import DEFAULT_PASSWORD, unique
+from tests.factories import DEFAULT_PASSWORD, unique, unique_npi
 from tests.integration.role_matrix_world import (
     ATTACHMENT,
-    VALID_NPI,
     Account,
     Request,
     World,
@@ -225,7 +226,7 @@ async def credential_item(world: World, case: Case, actor: Actor) -> Request:
 
 
 async def profile(world: World, case: Case, actor: Actor) -> Request:
-    body = {"npi": VALID_NPI, "specialty": "Family medicine"} if case.method == "PUT" else None
+    body = {"npi": unique_npi(), "specialty": "Family medicine"} if case.method == "PUT" else None
     return Request(case.method, case.path, json=body)
 
 
@@ -234,6 +235,51 @@ async def notifications(world: World, case: Case, actor: Actor) -> Request:
         return Request(case.method, case.path)
     notification = await world.notification(_owner(world, case, actor))
     return Request("POST", case.path.format(notification_id=notification))
+
+
+INGEST_FILE = (
+    "medical_record_number,first_name,last_name,date_time,doctors_notes\n"
+    "MX-1,Matrix,Import,2025-03-26T10:30:00-07:00,Seen.\n"
+    "MX-2,Matrix,Import,not a date,Rejected row.\n"
+)
+
+
+async def _signed_put(world: World, foreign: bool = False) -> tuple[str, str]:
+    """(upload id, job id) of a file sent by the tenant's clerk through a signed URL."""
+    clerk = world.tenant(foreign)["clerk"]
+    ticket = await world.call(clerk, "POST", "/api/ingest/uploads", json={"filename": "m.csv"})
+    url = urlsplit(ticket["url"])
+    job = await world.call(clerk, "PUT", f"{url.path}?{url.query}", content=INGEST_FILE)
+    return str(ticket["upload_id"]), str(job["id"])
+
+
+async def _finished_job(world: World, foreign: bool) -> tuple[str, str]:
+    upload, job = await _signed_put(world, foreign)
+    clerk = world.tenant(foreign)["clerk"]
+    for _ in range(400):
+        state = (await world.call(clerk, "GET", f"/api/ingest/jobs/{job}"))["state"]
+        if state in {"completed", "completed_with_errors", "failed"}:
+            return upload, job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"import job {job} did not finish")
+
+
+async def ingest_route(world: World, case: Case, actor: Actor) -> Request:
+    if case.action == "ingest.upload.create":
+        return Request("POST", case.path, json={"filename": "visits.csv"})
+    if case.action == "ingest.upload.content":
+        clerk = world.staff["clerk"]
+        ticket = await world.call(clerk, "POST", "/api/ingest/uploads", json={"filename": "m.csv"})
+        url = urlsplit(ticket["url"])
+        query = dict(parse_qsl(url.query))
+        return Request("PUT", url.path, params=query, content=INGEST_FILE.encode())
+    if case.action == "ingest.settings.update":
+        return Request("PUT", case.path, json={"on_changed_row": "reject"})
+    if "{" not in case.path:
+        return Request(case.method, case.path)
+    foreign = case.scenario is Scenario.FOREIGN
+    upload, job = await world.once(f"ingest job {foreign}", lambda: _finished_job(world, foreign))
+    return Request(case.method, case.path.format(upload_id=upload, job_id=job))
 
 
 BUILDERS: dict[str, Builder] = {
@@ -283,6 +329,15 @@ BUILDERS: dict[str, Builder] = {
     "notifications.list": notifications,
     "notifications.read_all": notifications,
     "notifications.read": notifications,
+    "ingest.upload.create": ingest_route,
+    "ingest.upload.content": ingest_route,
+    "ingest.upload.complete": ingest_route,
+    "ingest.job.list": ingest_route,
+    "ingest.job.read": ingest_route,
+    "ingest.job.cancel": ingest_route,
+    "ingest.job.error_report": ingest_route,
+    "ingest.settings.read": ingest_route,
+    "ingest.settings.update": ingest_route,
 }
 
 
@@ -298,6 +353,7 @@ async def _send(world: World, request: Request, account: Account | None) -> http
         json=request.json,
         data=request.data,
         files=request.files,
+        content=request.content,
         headers=account.headers if account else {},
     )
 

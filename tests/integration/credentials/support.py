@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from tests.factories import signed_in
+from tests.factories import signed_in, unique_npi
 from tests.unit.filecheck.corpus import valid_docx, valid_pdf
 
 from clinvault.bootstrap import Container
@@ -19,6 +19,7 @@ from clinvault.models.identity import Organization, User
 from clinvault.models.objects import EncryptedObject
 
 VALID_NPI = "1234567893"
+UNIQUE_NPI = "unique"
 VALID_DEA = "AB1234563"
 WRONG_DEA = "AB1234564"
 
@@ -74,9 +75,12 @@ async def practitioner(
     org: Organization,
     *,
     roles: list[Role] | None = None,
-    npi: str | None = VALID_NPI,
+    npi: str | None = UNIQUE_NPI,
 ) -> tuple[User, dict[str, str]]:
+    """A signed-in practitioner; with a profile of its own fresh NPI unless `npi` is given."""
     user, headers = await signed_in(client, container, org, roles=roles or [Role.DOCTOR])
+    if npi == UNIQUE_NPI:
+        npi = unique_npi()
     if npi is not None:
         response = await client.put(
             "/api/credentials/profile",

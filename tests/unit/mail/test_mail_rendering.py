@@ -49,7 +49,7 @@ def test_invitation_renders_subject_text_and_html(renderer: MailRenderer) -> Non
     assert "3 March 2025 at 14:05 UTC" in html
 
 
-@pytest.mark.parametrize("template", ["mfa_enabled", "password_changed"])
+@pytest.mark.parametrize("template", ["mfa_enabled", "password_changed", "registration_attempt"])
 def test_security_notices_render(renderer: MailRenderer, template: str) -> None:
     subject, text, html = renderer.render(
         template,

@@ -14,8 +14,8 @@ batch mode would fire the ON DELETE actions of the tables that reference it.
 
 An NPI identifies one practitioner: a unique index on `practitioner_profiles.npi`
 (NULLs allowed, many profiles have none yet). An existing duplicate stops the
-upgrade with the query that lists them, since which profile is right is an
-administrator's decision.
+upgrade, before any change, with the query that lists them, since which
+profile is right is an administrator's decision.
 """
 
 from __future__ import annotations
@@ -39,6 +39,14 @@ DUPLICATE_NPIS = (
 
 
 def upgrade() -> None:
+    # Checked before any DDL: SQLite does not roll DDL back when a migration stops.
+    duplicates = op.get_bind().execute(sa.text(DUPLICATE_NPIS)).all()
+    if duplicates:
+        raise RuntimeError(
+            f"{len(duplicates)} NPI(s) are held by more than one practitioner profile; an NPI "
+            "must be unique. List them with: " + DUPLICATE_NPIS + "; correct or clear the wrong "
+            "profiles' npi, then run the migration again."
+        )
     op.create_table(
         "sign_in_throttles",
         sa.Column("key", sa.String(length=64), nullable=False),
@@ -51,13 +59,6 @@ def upgrade() -> None:
     op.drop_column("users", "failed_logins")
     op.drop_column("users", "locked_until")
 
-    duplicates = op.get_bind().execute(sa.text(DUPLICATE_NPIS)).all()
-    if duplicates:
-        raise RuntimeError(
-            f"{len(duplicates)} NPI(s) are held by more than one practitioner profile; an NPI "
-            "must be unique. List them with: " + DUPLICATE_NPIS + "; correct or clear the wrong "
-            "profiles' npi, then run the migration again."
-        )
     op.create_index("ix_practitioner_profiles_npi", "practitioner_profiles", ["npi"], unique=True)
 
 
