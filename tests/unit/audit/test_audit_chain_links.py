@@ -45,11 +45,15 @@ def test_links_chain_in_order() -> None:
 
 
 def test_checkpoint_line_round_trips() -> None:
-    checkpoint = Checkpoint(12, "c" * 64, "2024-05-01T00:00:00+00:00")
+    checkpoint = Checkpoint(12, "c" * 64, "2024-05-01T00:00:00+00:00", "d" * 64, "k1", "s1")
     assert json.loads(checkpoint.line()) == {
+        "v": 2,
         "chain_seq": 12,
         "chain_hash": "c" * 64,
         "at": "2024-05-01T00:00:00+00:00",
+        "prev": "d" * 64,
+        "key": "k1",
+        "sig": "s1",
     }
     assert Checkpoint.parse(checkpoint.line()) == checkpoint
 
