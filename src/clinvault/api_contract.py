@@ -26,9 +26,11 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as Message_
 
+from clinvault import context
 from clinvault.deps import get_principal, get_session
 from clinvault.errors.inputs import JsonRejected, JsonTooLarge
 from clinvault.inputs import MAX_JSON_DEPTH, parse_json
@@ -136,6 +138,7 @@ class ApiGuard:
             try:
                 parse_json(body, max_depth=self.max_depth, max_bytes=self.max_bytes)
             except (JsonRejected, JsonTooLarge) as error:
+                _name_action(scope)
                 await problem_response(Request(scope), error)(scope, receive, send)
                 return
         replayed = False
@@ -148,6 +151,18 @@ class ApiGuard:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def _name_action(scope: Scope) -> None:
+    """The refused request is audited under the route it was meant for."""
+    ctx = context.current()
+    app = scope.get("app")
+    if ctx is None or ctx.action is not None or app is None:
+        return
+    for route in iter_route_contexts(app.router.routes):
+        if route.matches(scope)[0] == Match.FULL:
+            ctx.action = route.name
+            return
 
 
 def _without_body(send: Send) -> Send:
@@ -191,8 +206,8 @@ def implied_statuses(route: APIRoute) -> set[int]:
     statuses: set[int] = set()
     if get_principal in calls:
         statuses |= {401, 403}
-    if route.dependant.path_params:
-        statuses |= {404, 422}
+    if route.dependant.path_params or (get_principal in calls and route.body_field is not None):
+        statuses |= {404, 422}  # a named object may not exist in the caller's organization
     if _has_params(route):
         statuses.add(422)
     if route.body_field is not None:
@@ -255,10 +270,10 @@ def amend_openapi(document: dict[str, Any], routes: list[tuple[str, APIRoute]]) 
 def api_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
     """Every API route of the app with its full path (routers are included lazily)."""
     found: list[tuple[str, APIRoute]] = []
-    for context in iter_route_contexts(app.router.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute) and context.path_format:
-            found.append((context.path_format, route))
+    for included in iter_route_contexts(app.router.routes):
+        route = included.original_route
+        if isinstance(route, APIRoute) and included.path_format:
+            found.append((included.path_format, route))
     return found
 
 

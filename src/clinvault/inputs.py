@@ -35,9 +35,10 @@ from clinvault.errors.inputs import JsonRejected, JsonTooDeep, JsonTooLarge
 
 # --- text ---------------------------------------------------------------------------------
 
-# C0 and C1 control characters, DEL and UTF-16 surrogates; multi-line text keeps \t \n \r.
-_SINGLE_LINE_FORBIDDEN = "\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff"
-_MULTI_LINE_FORBIDDEN = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\ud800-\\udfff"
+# C0 and C1 control characters and DEL; multi-line text keeps \t \n \r. Lone surrogates
+# are refused by pydantic's string validation itself (and cannot arrive in a query string).
+_SINGLE_LINE_FORBIDDEN = "\\x00-\\x1f\\x7f-\\x9f"
+_MULTI_LINE_FORBIDDEN = "\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f"
 SINGLE_LINE_PATTERN = f"^[^{_SINGLE_LINE_FORBIDDEN}]*$"
 MULTI_LINE_PATTERN = f"^[^{_MULTI_LINE_FORBIDDEN}]*$"
 _SINGLE_LINE_BAD = re.compile(f"[{_SINGLE_LINE_FORBIDDEN}]")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 
+from clinvault.api_contract import problem_responses
 from clinvault.config import Settings
 from clinvault.credentials.review import ReviewService
 from clinvault.credentials.schemas import (
@@ -42,6 +43,35 @@ UPLOAD_DOC = (
     "array with one object per file, in order: category, issuing_authority, issued_on, "
     "expires_on (not for curriculum_vitae), document_number, optional sha256."
 )
+
+
+def _multipart_body(max_files: str) -> dict[str, object]:
+    """The OpenAPI description of an upload: the route reads the multipart stream itself."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["files", "metadata"],
+                        "properties": {
+                            "files": {
+                                "type": "array",
+                                "items": {"type": "string", "format": "binary"},
+                                "description": f"The documents ({max_files}).",
+                            },
+                            "metadata": {
+                                "type": "string",
+                                "description": "A JSON array with one object per file, in "
+                                "file order (see the operation's description).",
+                            },
+                        },
+                    }
+                }
+            },
+        }
+    }
 
 
 def body_limit_overrides(settings: Settings) -> list[tuple[re.Pattern[str], int]]:
@@ -104,6 +134,8 @@ async def create_category(
     name="credentials.submissions.create",
     status_code=status.HTTP_201_CREATED,
     description=UPLOAD_DOC,
+    openapi_extra=_multipart_body("one or more"),
+    responses=problem_responses(400, 413, 422),
 )
 async def submit(
     request: Request, principal: PrincipalDep, session: SessionDep, container: ContainerDep
@@ -213,6 +245,8 @@ async def decide(
     "/documents/{document_id}/replacement",
     name="credentials.documents.replace",
     status_code=status.HTTP_201_CREATED,
+    openapi_extra=_multipart_body("exactly one"),
+    responses=problem_responses(400, 409, 413, 422),
 )
 async def replace(
     document_id: uuid.UUID,

@@ -8,8 +8,8 @@ from clinvault.errors.base import BodyMalformed, BodyTooLarge
 class JsonRejected(BodyMalformed, ValueError):
     """A JSON document the bounded parser refuses; also a ValueError for non-HTTP callers."""
 
-    code = "json_invalid"
-    title = "The JSON document could not be read"
+    code = "body_malformed"
+    title = "The request body could not be read"
 
 
 class JsonTooDeep(JsonRejected):

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
+from clinvault.api_contract import problem_responses
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.identity.admin_service import OrganizationService
 from clinvault.identity.principal import Role
@@ -25,8 +26,10 @@ from clinvault.inputs import MAX_LIMIT, SingleLine
 from clinvault.inputs import Limit as LimitValue
 from clinvault.inputs import Offset as OffsetValue
 
-organizations = APIRouter(prefix="/api/organizations", tags=["organizations"])
-users = APIRouter(prefix="/api/users", tags=["users"])
+organizations = APIRouter(
+    prefix="/api/organizations", tags=["organizations"], responses=problem_responses(404, 409)
+)
+users = APIRouter(prefix="/api/users", tags=["users"], responses=problem_responses(404, 409))
 
 Limit = Annotated[LimitValue, Query(description=f"Page size (at most {MAX_LIMIT})")]
 Offset = Annotated[OffsetValue, Query(description="Items to skip")]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 
+from clinvault.api_contract import problem_responses
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.identity.invitation_service import InvitationService
 from clinvault.identity.schemas import (
@@ -18,7 +19,11 @@ from clinvault.identity.schemas import (
 )
 from clinvault.inputs import SingleLine
 
-invitations = APIRouter(prefix="/api/invitations", tags=["invitations"])
+invitations = APIRouter(
+    prefix="/api/invitations",
+    tags=["invitations"],
+    responses=problem_responses(404, 409, 410),
+)
 
 
 @invitations.post("", name="invitations.create", status_code=status.HTTP_201_CREATED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from clinvault.api_contract import problem_responses
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.identity.admin_routes import organizations, users
 from clinvault.identity.invitation_routes import invitations
@@ -26,7 +27,7 @@ from clinvault.identity.service import AuthService
 auth = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-@auth.post("/login", name="auth.login")
+@auth.post("/login", name="auth.login", responses=problem_responses(401, 403, 429))
 async def login(body: LoginRequest, session: SessionDep, container: ContainerDep) -> TokenResponse:
     """Sign in with email and password (and `totp_code` when two-factor is on).
 
@@ -36,14 +37,14 @@ async def login(body: LoginRequest, session: SessionDep, container: ContainerDep
     return await AuthService(session, container).login(body.username, body.password, body.totp_code)
 
 
-@auth.post("/login/mfa", name="auth.login_mfa")
+@auth.post("/login/mfa", name="auth.login_mfa", responses=problem_responses(401, 403, 429))
 async def login_mfa(
     body: MfaLoginRequest, session: SessionDep, container: ContainerDep
 ) -> TokenResponse:
     return await AuthService(session, container).login_mfa(body.mfa_token, body.code)
 
 
-@auth.post("/refresh", name="auth.refresh")
+@auth.post("/refresh", name="auth.refresh", responses=problem_responses(401, 403))
 async def refresh(
     body: RefreshRequest, session: SessionDep, container: ContainerDep
 ) -> TokenResponse:
@@ -74,7 +75,12 @@ async def profile(
     return await AuthService(session, container).profile(principal)
 
 
-@auth.post("/register", name="auth.register", status_code=status.HTTP_201_CREATED)
+@auth.post(
+    "/register",
+    name="auth.register",
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_responses(403, 404, 409, 429),
+)
 async def register(body: RegisterRequest, session: SessionDep, container: ContainerDep) -> UserRead:
     """Create a patient account in an organization that accepts self-registration."""
     return await AuthService(session, container).register(
@@ -86,7 +92,7 @@ async def register(body: RegisterRequest, session: SessionDep, container: Contai
     )
 
 
-@auth.post("/mfa/enroll", name="auth.mfa.enroll")
+@auth.post("/mfa/enroll", name="auth.mfa.enroll", responses=problem_responses(409))
 async def mfa_enroll(
     principal: PrincipalDep, session: SessionDep, container: ContainerDep
 ) -> MfaEnrollment:
@@ -94,7 +100,7 @@ async def mfa_enroll(
     return await MfaService(session, container).enroll(principal)
 
 
-@auth.post("/mfa/verify", name="auth.mfa.verify")
+@auth.post("/mfa/verify", name="auth.mfa.verify", responses=problem_responses(409))
 async def mfa_verify(
     body: MfaVerifyRequest, principal: PrincipalDep, session: SessionDep, container: ContainerDep
 ) -> RecoveryCodes:
@@ -106,6 +112,7 @@ async def mfa_verify(
     "/mfa/disable",
     name="auth.mfa.disable",
     status_code=status.HTTP_204_NO_CONTENT,
+    responses=problem_responses(409),
     response_class=Response,
 )
 async def mfa_disable(
