@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -125,7 +126,7 @@ async def expire_document(container: Container, document_id: str) -> None:
     async with container.db.unit_of_work() as session:
         await session.execute(
             sa.update(CredentialDocument)
-            .where(CredentialDocument.id == sa.literal(document_id, sa.Uuid()))
+            .where(CredentialDocument.id == uuid.UUID(document_id))
             .values(expires_on=date.today() - timedelta(days=1))
         )
 
