@@ -38,7 +38,7 @@ _OBJECT_HEADER = re.compile(
 )
 _STRING_EVENT = re.compile(rb"[()\\]")
 _XREF_SUBSECTION = re.compile(rb"[" + _WS + rb"]*(\d+)[ \t]+(\d+)[ \t]*(?:\r\n|\r|\n)")
-_XREF_ENTRY = re.compile(rb"\d{10}[ \t]\d{5}[ \t][nf](?:\r\n|[ \t][\r\n]|[\r\n]|[ \t](?=\d))")
+_XREF_ENTRY = re.compile(rb"\d{10}[ \t]+\d{5}[ \t]+[nf][ \t]*(?:\r\n|\r|\n)?")
 _LENGTH = re.compile(rb"/Length" + _SPACE + rb"+(\d+)(?:" + _SPACE + rb"+(\d+)" + _SPACE + rb"+R)?")
 _XREF_STREAM_TYPE = re.compile(rb"/Type[" + _WS + rb"]*/XRef(?![A-Za-z0-9])")
 _ENDSTREAM = re.compile(rb"[" + _WS + rb"]*endstream")
@@ -256,6 +256,8 @@ class _Walker:
     def _stream_data(self, keyword_at: int, dictionary: bytes) -> int:
         data = self.data
         start = keyword_at + len(b"stream")
+        while data[start : start + 1] in {b" ", b"\t"}:  # a few writers pad the keyword
+            start += 1
         if data[start : start + 2] == b"\r\n":
             start += 2
         elif data[start : start + 1] in {b"\n", b"\r"}:

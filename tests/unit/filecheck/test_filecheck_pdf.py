@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tests.unit.filecheck import corpus
 
 from clinvault.filecheck import FileKind, FilePolicy, FileRejected, inspect_file
@@ -209,3 +211,37 @@ def test_a_jbig2_page_larger_than_its_image_dictionary_is_a_bomb(tmp_path: Path)
     with pytest.raises(FileRejected) as caught:
         inspect_file(path, "scan.pdf", limited)
     assert caught.value.codes == ["pdf_decompression_bomb"]
+
+
+_SEEDS = [
+    corpus.valid_pdf(),
+    corpus.valid_linearized_pdf(),
+    corpus.pdf_with_javascript_in_object_stream(),
+    corpus.pdf_with_jbig2_image(64, 64),
+    corpus.pdf_with_lzw_content(b"0 0 m 1 1 l S\n" * 50),
+]
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    seed=st.sampled_from(_SEEDS),
+    edits=st.lists(st.tuples(st.floats(0, 1), st.binary(min_size=0, max_size=8)), max_size=4),
+    cut=st.floats(0.05, 1.0),
+)
+def test_damaged_pdfs_are_refused_or_accepted_never_crash(
+    tmp_path: Path, seed: bytes, edits: list[tuple[float, bytes]], cut: float
+) -> None:
+    data = bytearray(seed)
+    for where, replacement in edits:
+        at = int(where * (len(data) - 1))
+        data[at : at + len(replacement)] = replacement
+    path = corpus.write(tmp_path / "upload", bytes(data[: max(1, int(len(data) * cut))]))
+
+    outcome: list[str]
+    try:
+        outcome = [inspect_file(path, "license.pdf", PDF_ONLY).kind.value]
+    except FileRejected as rejected:
+        outcome = rejected.codes
+    assert outcome
