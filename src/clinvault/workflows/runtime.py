@@ -49,6 +49,7 @@ WORKFLOW_MODULES = (
     "clinvault.identity.workflows",
     "clinvault.credentials.workflows",
     "clinvault.maintenance.workflows",
+    "clinvault.ingest.workflows",
     "clinvault.prescriptions.workflows",
     "clinvault.ingest.workflows",
 )
