@@ -20,8 +20,6 @@ from clinvault.health.routes import router as health_router
 from clinvault.identity.routes import routers as identity_routers
 from clinvault.ingest.routes import body_limit_overrides as ingest_body_limits
 from clinvault.ingest.routes import router as ingest_router
-from clinvault.ingest.routes import body_limit_overrides as ingest_body_limits
-from clinvault.ingest.routes import router as ingest_router
 from clinvault.middleware import RequestPipeline
 from clinvault.notifications.routes import router as notifications_router
 from clinvault.prescriptions.routes import routers as prescriptions_routers
@@ -75,7 +73,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     app.include_router(notifications_router)
     for router in records_routers:
         app.include_router(router)
-    app.include_router(ingest_router)
     for router in prescriptions_routers:
         app.include_router(router)
     app.include_router(ingest_router)
@@ -87,7 +84,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         body_limit_overrides=[
             *credential_body_limits(settings),
             *records_body_limits(settings),
-            *ingest_body_limits(settings),
             *ingest_body_limits(settings),
             *portal_credential_limits(settings),
         ],

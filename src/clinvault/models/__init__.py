@@ -11,7 +11,6 @@ from clinvault.models.credentials import (
 )
 from clinvault.models.identity import Invitation, Organization, RecoveryCode, RefreshToken, User
 from clinvault.models.ingest import IngestJob, IngestRowError, IngestSettings, IngestUpload
-from clinvault.models.ingest import IngestJob, IngestRowError, IngestSettings, IngestUpload
 from clinvault.models.notifications import Notification
 from clinvault.models.objects import EncryptedObject
 from clinvault.models.prescriptions import (
@@ -40,10 +39,6 @@ __all__ = [
     "CredentialReminder",
     "CredentialSubmission",
     "EncryptedObject",
-    "IngestJob",
-    "IngestRowError",
-    "IngestSettings",
-    "IngestUpload",
     "IngestJob",
     "IngestRowError",
     "IngestSettings",

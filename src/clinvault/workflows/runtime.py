@@ -49,7 +49,6 @@ WORKFLOW_MODULES = (
     "clinvault.identity.workflows",
     "clinvault.credentials.workflows",
     "clinvault.maintenance.workflows",
-    "clinvault.ingest.workflows",
     "clinvault.prescriptions.workflows",
     "clinvault.ingest.workflows",
 )
