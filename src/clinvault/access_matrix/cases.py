@@ -359,6 +359,63 @@ NOTIFICATIONS = [
     ),
 ]
 
+IMPORTERS = FRONT_DESK
+JOB_READERS = (*STAFF,)
+
+
+def _ingest_object_route(
+    method: str, path: str, action: str, ok: int, allowed: Iterable[Actor]
+) -> list[Case]:
+    return [
+        # The platform administrator's tenant is not the job's: 404 (rule 2).
+        Case(method, path, action, Scenario.OTHERS, cells(403, **granted(ok, allowed), admin=404)),
+        Case(method, path, action, Scenario.FOREIGN, FOREIGN_404),
+    ]
+
+
+INGEST = [
+    Case(
+        "POST",
+        "/api/ingest/uploads",
+        "ingest.upload.create",
+        Scenario.TENANT,
+        cells(403, **granted(201, IMPORTERS)),
+    ),
+    # The signed URL is the credential (rule 6): any holder may use it once, signed in or not.
+    Case(
+        "PUT",
+        "/api/ingest/uploads/{upload_id}/content",
+        "ingest.upload.content",
+        Scenario.TENANT,
+        cells(202, anonymous=202),
+        "signed URL",
+    ),
+    *_ingest_object_route(
+        "POST",
+        "/api/ingest/uploads/{upload_id}/complete",
+        "ingest.upload.complete",
+        200,
+        IMPORTERS,
+    ),
+    _list_route("/api/ingest/jobs", "ingest.job.list", JOB_READERS),
+    *_ingest_object_route("GET", "/api/ingest/jobs/{job_id}", "ingest.job.read", 200, JOB_READERS),
+    # The world's jobs have finished: cancelling one is a conflict for those who may cancel.
+    *_ingest_object_route(
+        "POST", "/api/ingest/jobs/{job_id}/cancel", "ingest.job.cancel", 409, IMPORTERS
+    ),
+    *_ingest_object_route(
+        "GET", "/api/ingest/jobs/{job_id}/error-report", "ingest.job.error_report", 200, IMPORTERS
+    ),
+    _list_route("/api/ingest/settings", "ingest.settings.read", IMPORTERS),
+    Case(
+        "PUT",
+        "/api/ingest/settings",
+        "ingest.settings.update",
+        Scenario.TENANT,
+        cells(403, org_admin=200),
+    ),
+]
+
 SECTIONS: dict[str, list[Case]] = {
     "Patients": PATIENTS,
     "Medical records": RECORDS,
@@ -367,6 +424,7 @@ SECTIONS: dict[str, list[Case]] = {
     "Audit views": AUDIT,
     "Credentials": CREDENTIALS,
     "Notifications": NOTIFICATIONS,
+    "CSV ingest": INGEST,
 }
 
 CASES: tuple[Case, ...] = tuple(case for section in SECTIONS.values() for case in section)
@@ -379,6 +437,7 @@ COVERED_PREFIXES = (
     "/api/audit",
     "/api/credentials",
     "/api/notifications",
+    "/api/ingest",
 )
 """Every API route under these prefixes must appear in CASES (checked by the test)."""
 

@@ -23,6 +23,8 @@ RULES: tuple[str, ...] = (
     "   collection route (list, search, create) that refusal comes first, before",
     "   anything is looked up, so another tenant's id or organization in the body",
     "   or query is 403 for such a role and 404 for a role that may act.",
+    "6. A signed upload URL is its own credential: whoever holds it may PUT the",
+    "   file once, before it expires, signed in or not (any alteration is 403).",
 )
 """The rules the expectations follow, as published in docs/access-control.md."""
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import uuid
 from collections.abc import AsyncIterator, Iterable
 
@@ -18,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clinvault.bootstrap import Container
 from clinvault.ingest import storage as keys
 from clinvault.ingest.repository import IngestRepository
+from clinvault.inputs import parse_json
 from clinvault.models.ingest import IngestJob
 from clinvault.models.objects import EncryptedObject
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 HEADER = ("line", "column", "error_code", "message")
 CONTENT_TYPE = "text/csv"
+MAX_CELLS_JSON = 1024 * 1024
 
 
 def escape_cell(value: str) -> str:
@@ -61,7 +62,7 @@ async def write_report(container: Container, session: AsyncSession, job: IngestJ
     async def rows() -> AsyncIterator[bytes]:
         pending = [header_line()]
         async for error in repository.errors(job.id, tenant=job.organization_id):
-            cells = json.loads(error.cells)
+            cells = parse_json(error.cells, max_depth=4, max_bytes=MAX_CELLS_JSON, source="cells")
             pending.append(
                 record_line((error.line, error.column, error.code, error.message, cells))
             )

@@ -202,10 +202,10 @@ class IngestService:
     async def complete(self, principal: Principal, upload_id: uuid.UUID) -> JobRead:
         """After a PUT: the job of the upload (the embedded PUT has already created it)."""
         context.describe_resource("ingest_upload", upload_id)
-        require(policies.can_import(principal), IMPORT_DENIED)
         upload = await self.repository.upload(upload_id, tenant=principal.organization_id)
         if upload is None:
             raise IngestUploadNotFound(UPLOAD_NOT_FOUND)
+        require(policies.can_import(principal), IMPORT_DENIED)
         job = await self.repository.job_of_upload(upload_id, tenant=principal.organization_id)
         if job is None:
             raise IngestUploadIncomplete(
