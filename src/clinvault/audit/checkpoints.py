@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import structlog
 
 from clinvault.audit.signing import CheckpointSigner, CheckpointVerifier
+from clinvault.inputs import parse_json
 from clinvault.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
@@ -36,6 +37,7 @@ VERSION = 2
 DOMAIN = b"clinvault-audit-checkpoint/2\n"
 NO_PREVIOUS = "0" * 64
 _TAIL_BYTES = 4096
+MAX_CHECKPOINT_LINE = 64 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _LOCK_POLL_SECONDS = 0.01
 
@@ -90,9 +92,9 @@ class Checkpoint:
     def parse(cls, raw: str) -> Checkpoint:
         """Read one line; ValueError when it is not a well-formed checkpoint."""
         try:
-            data = json.loads(raw)
+            data = parse_json(raw, max_depth=4, max_bytes=MAX_CHECKPOINT_LINE, source="a line")
             chain_seq, chain_hash = data["chain_seq"], data["chain_hash"]
-        except (json.JSONDecodeError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError) as exc:
             raise ValueError(f"not a checkpoint: {exc}") from None
         if not isinstance(chain_seq, int) or isinstance(chain_seq, bool) or chain_seq < 1:
             raise ValueError("chain_seq must be a positive integer")

@@ -8,7 +8,6 @@ upload or job is a 404.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterable
 from datetime import timedelta
@@ -45,6 +44,7 @@ from clinvault.ingest.schemas import (
     UploadTicket,
 )
 from clinvault.ingest.signing import EmbeddedUploadSigner, UploadGrant
+from clinvault.inputs import parse_json
 from clinvault.models.ingest import IngestJob, IngestSettings, IngestUpload
 from clinvault.models.objects import EncryptedObject
 from clinvault.records.pagination import Page, PageRequest
@@ -317,7 +317,11 @@ def job_read(job: IngestJob) -> JobRead:
         rows_rejected=job.rows_rejected,
         patients_created=job.patients_created,
         progress=progress,
-        unknown_columns=json.loads(job.unknown_columns) if job.unknown_columns else [],
+        unknown_columns=(
+            parse_json(job.unknown_columns, max_depth=2, max_bytes=1024 * 1024)
+            if job.unknown_columns
+            else []
+        ),
         message=job.message,
         error_report=job.report_object_id is not None,
         cancel_requested=job.cancel_requested,
