@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.bootstrap import Container
 from clinvault.cli.common import CommandFailed, audited, fail, load_settings, run_with_container
+from clinvault.cli.demo_prescriptions import DemoPrescriptionsResult, seed_prescriptions
 from clinvault.cli.demo_records import DemoRecordsResult, seed_records
 from clinvault.cli.lookups import organization_by_slug, user_by_email
 from clinvault.identity.admin_service import create_organization, create_user
@@ -153,11 +154,15 @@ def demo(
         )
     chosen = password if password is not None else secrets.token_urlsafe(18)
 
-    async def work(container: Container) -> tuple[list[Login], DemoRecordsResult]:
+    async def work(
+        container: Container,
+    ) -> tuple[list[Login], DemoRecordsResult, DemoPrescriptionsResult]:
         logins = await seed(container, chosen)
-        return logins, await seed_records(container, PROVIDER.slug)
+        records = await seed_records(container, PROVIDER.slug)
+        prescriptions = await seed_prescriptions(container, PROVIDER.slug, PHARMACY.slug, DOMAIN)
+        return logins, records, prescriptions
 
-    logins, records = run_with_container(work)
+    logins, records, prescriptions = run_with_container(work)
     width = max((len(login.email) for login in logins), default=0)
     typer.echo(f"Demo logins (password for all: {chosen})")
     for login in logins:
@@ -169,4 +174,8 @@ def demo(
     )
     if records.linked_patient:
         typer.echo(f"  patient@{DOMAIN} sees the chart of demo patient {records.linked_patient}")
+    typer.echo(
+        f"Demo prescriptions: {prescriptions.created} created"
+        + (f" ({prescriptions.skipped_reason})" if prescriptions.skipped_reason else "")
+    )
     typer.echo(f"Sign in at {settings.public_url.rstrip('/')}/")

@@ -117,6 +117,17 @@ class PrescriptionRepository:
         )
         return found
 
+    async def practitioner_profile(
+        self, user_id: uuid.UUID, *, tenant: uuid.UUID
+    ) -> PractitionerProfile | None:
+        found: PractitionerProfile | None = await self.session.scalar(
+            select(PractitionerProfile).where(
+                PractitionerProfile.user_id == user_id,
+                PractitionerProfile.organization_id == tenant,
+            )
+        )
+        return found
+
     async def npi(self, user_id: uuid.UUID, *, tenant: uuid.UUID) -> str | None:
         found: str | None = await self.session.scalar(
             select(PractitionerProfile.npi).where(

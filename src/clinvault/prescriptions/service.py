@@ -188,13 +188,22 @@ class PrescriptionService:
                 errors=field_error("valid_until", "in the past"),
             )
         second = await check_signing(self.session, self.container, principal, rx, second_factor)
-        values = {"signed_at": utcnow(), "signed_with_second_factor": second, "fills_released": 1}
+        await self.release_signed(principal, rx, second_factor_used=second)
+        return await self.views.full(rx, actors=found.actors, for_pharmacy=False)
+
+    async def release_signed(
+        self, principal: Principal, rx: Prescription, *, second_factor_used: bool
+    ) -> None:
+        """Activate a draft whose signing checks passed (`sign` and the demo seed call it):
+        the history entry, the first fill, the pharmacy's grant, the notifications."""
+        values = {
+            "signed_at": utcnow(),
+            "signed_with_second_factor": second_factor_used,
+            "fills_released": 1,
+        }
+        move = Move(Action.SIGN, Actor.PRESCRIBER)
         await self.engine.move(
-            principal,
-            rx,
-            Move(Action.SIGN, Actor.PRESCRIBER),
-            values=values,
-            actor_name=await self._name(principal),
+            principal, rx, move, values=values, actor_name=await self._name(principal)
         )
         await self.repository.add(
             PrescriptionFill(
@@ -207,7 +216,6 @@ class PrescriptionService:
         )
         await self._grant(rx, rx.pharmacy_id)
         await announce(self.session, self.container, rx, Action.SIGN, actor_id=principal.user_id)
-        return await self.views.full(rx, actors=found.actors, for_pharmacy=False)
 
     async def hold(
         self, principal: Principal, prescription_id: uuid.UUID, reason: str | None = None
