@@ -177,7 +177,9 @@ def read_header(line: str) -> Header:
 class RowReader:
     """Iterates the data rows of a text stream (opened with newline='').
 
-    `header` is read on construction. Lines are counted from 1 (the header).
+    `header` is read on construction. Lines are counted from 1 (the header). Rows that
+    start on a line up to `skip_through` (a resumed job's checkpoint) are read past
+    without being validated or yielded.
     """
 
     def __init__(
@@ -187,8 +189,10 @@ class RowReader:
         timezone: ZoneInfo | None = None,
         max_field_chars: int = DEFAULT_MAX_FIELD_CHARS,
         now: datetime | None = None,
+        skip_through: int = 0,
     ) -> None:
         self._lines = iter(lines)
+        self._skip = skip_through
         self._timezone = timezone
         self._max_field = max_field_chars
         self._now = now
@@ -206,12 +210,13 @@ class RowReader:
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield _reader_error(line, str(exc), self._max_field)
+                if line > self._skip:
+                    yield _reader_error(line, str(exc), self._max_field)
                 if "unexpected end of data" in str(exc):
                     return
                 continue
-            if not cells or (len(cells) == 1 and not cells[0].strip()):
-                continue  # a blank line
+            if line <= self._skip or not cells or (len(cells) == 1 and not cells[0].strip()):
+                continue  # already written by an earlier run, or a blank line
             yield self._row(line, cells, width, now)
 
     def _row(self, line: int, cells: list[str], width: int, now: datetime) -> ValidRow | RowError:

@@ -10,31 +10,36 @@ the file to its final stage. Both are called by the durable workflow
 
 from __future__ import annotations
 
-import io
+import asyncio
 import json
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Generator
+from contextlib import aclosing, suppress
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
 
 from clinvault.bootstrap import Container
+from clinvault.crypto.errors import IntegrityError
 from clinvault.crypto.ports import WrappedKey
 from clinvault.ingest import storage as keys
-from clinvault.ingest.parser import FileProblem, RowError, RowReader, ValidRow, not_utf8
+from clinvault.ingest.lines import ChunkLines
+from clinvault.ingest.parser import FileProblem, RowError, RowReader, ValidRow
 from clinvault.ingest.report import write_report
 from clinvault.ingest.repository import IngestRepository
 from clinvault.ingest.schemas import FINISHED_STATES
 from clinvault.models.ingest import IngestJob
 from clinvault.records.imports.service import BatchOutcome, Provenance, RecordImportService, Visit
-from clinvault.storage.spool import open_directory, spool_root
 from clinvault.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
+
+DAMAGED = (
+    "The stored file failed its integrity check (it was altered or truncated in storage); "
+    "the rows read before that point stay. Upload the file again."
+)
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (bytes of the file read, file size)."""
@@ -80,43 +85,69 @@ async def run_job(container: Container, job_id: uuid.UUID, progress: Progress | 
     policy = container.settings.ingest
     provenance = Provenance(job_id=job_id, source_name=filename, processed_at=utcnow())
 
-    directory = open_directory(spool_root(container.settings), "ingest-")
-    try:
-        writer = directory.new_file("csv-")
+    source_chunks = container.objects.get(object_key, WrappedKey(version, wrapped), sha256)
+    async with aclosing(source_chunks) as chunks:
+        feed = _Feed(chunks, asyncio.get_running_loop())
+        lines = ChunkLines(feed)
         try:
-            async for chunk in container.objects.get(
-                object_key, WrappedKey(version, wrapped), sha256
-            ):
-                writer.write(chunk)
-        except BaseException:
-            writer.close()
-            raise
-        spooled = writer.finish()
-        async with spooled.plaintext() as path:
+            reader = await asyncio.to_thread(
+                RowReader,
+                lines,
+                timezone=ZoneInfo(zone) if zone else None,
+                max_field_chars=policy.max_field_chars,
+                skip_through=checkpoint,
+            )
+            await _store_header(container, job_id, reader.header.unknown)
+            batches = _batches(reader, lines, policy.batch_rows, checkpoint)
             try:
-                with _text(path) as text:
-                    reader = RowReader(
-                        text,
-                        timezone=ZoneInfo(zone) if zone else None,
-                        max_field_chars=policy.max_field_chars,
+                while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+                    state = await _write(
+                        container, job_id, batch, provenance, on_changed, max_invalid, dry_run
                     )
-                    await _store_header(container, job_id, reader.header.unknown)
-                    for batch in _batches(reader, text, policy.batch_rows, checkpoint):
-                        state = await _write(
-                            container, job_id, batch, provenance, on_changed, max_invalid, dry_run
-                        )
-                        if progress is not None:
-                            progress(min(batch.offset, size), size)
-                        if state is not None:
-                            return state
-            except FileProblem as problem:
-                return await _fail(container, job_id, problem.message)
-            except UnicodeDecodeError as exc:
-                sample = exc.object[:4096]
-                return await _fail(container, job_id, not_utf8(sample, exc.start).message)
-    finally:
-        directory.cleanup()
+                    if progress is not None:
+                        progress(min(batch.offset, size), size)
+                    if state is not None:
+                        return state
+            finally:
+                feed.stop()
+                with suppress(ValueError):  # still running in its thread when cancelled
+                    batches.close()
+        except FileProblem as problem:
+            return await _fail(container, job_id, problem.message)
+        except IntegrityError:
+            log.error("ingest.job.object_damaged", job_id=str(job_id))
+            return await _fail(container, job_id, DAMAGED)
     return "processed"
+
+
+class _Feed:
+    """The decrypted object's next chunk, for the parser running in a worker thread.
+
+    The parser (csv, synchronous) runs in a thread so that the file is read as it
+    is parsed: each call hands the event loop the read of one chunk and waits for
+    it, so no more than a chunk or two of the file is held at a time.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        self._chunks = chunks
+        self._loop = loop
+        self._stopped = False
+
+    def __call__(self) -> bytes | None:
+        if self._stopped:
+            return None
+        return asyncio.run_coroutine_threadsafe(self._next(), self._loop).result()
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    async def _next(self) -> bytes | None:
+        if self._stopped:
+            return None
+        try:
+            return await anext(self._chunks)
+        except StopAsyncIteration:
+            return None
 
 
 def _object_id(job: IngestJob) -> uuid.UUID:
@@ -124,15 +155,9 @@ def _object_id(job: IngestJob) -> uuid.UUID:
     return job.object_id
 
 
-@contextmanager
-def _text(path: Path) -> Iterator[io.TextIOWrapper]:
-    with path.open("rb") as raw, io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as text:
-        yield text
-
-
 def _batches(
-    reader: RowReader, text: io.TextIOWrapper, size: int, checkpoint: int
-) -> Iterator[_Batch]:
+    reader: RowReader, lines: ChunkLines, size: int, checkpoint: int
+) -> Generator[_Batch, None, None]:
     batch = _Batch([], [], 0, 0)
     for row in reader:
         if row.line <= checkpoint:
@@ -143,17 +168,12 @@ def _batches(
             batch.errors.append(row)
         batch.last_line = row.line
         if len(batch.valid) + len(batch.errors) >= size:
-            batch.offset = _position(text)
+            batch.offset = lines.bytes_read
             yield batch
             batch = _Batch([], [], 0, 0)
     if batch.valid or batch.errors:
-        batch.offset = _position(text)
+        batch.offset = lines.bytes_read
         yield batch
-
-
-def _position(text: io.TextIOWrapper) -> int:
-    buffer: Any = text.buffer
-    return int(buffer.tell())
 
 
 async def _store_header(container: Container, job_id: uuid.UUID, unknown: tuple[str, ...]) -> None:
