@@ -45,7 +45,7 @@ UPLOAD_DOC = (
 )
 
 
-def _multipart_body(max_files: str) -> dict[str, object]:
+def _multipart_body(max_files: str, *, max_items: int | None = None) -> dict[str, object]:
     """The OpenAPI description of an upload: the route reads the multipart stream itself."""
     return {
         "requestBody": {
@@ -55,10 +55,13 @@ def _multipart_body(max_files: str) -> dict[str, object]:
                     "schema": {
                         "type": "object",
                         "required": ["files", "metadata"],
+                        "additionalProperties": False,
                         "properties": {
                             "files": {
                                 "type": "array",
                                 "items": {"type": "string", "format": "binary"},
+                                "minItems": 1,
+                                **({"maxItems": max_items} if max_items else {}),
                                 "description": f"The documents ({max_files}).",
                             },
                             "metadata": {
@@ -245,7 +248,7 @@ async def decide(
     "/documents/{document_id}/replacement",
     name="credentials.documents.replace",
     status_code=status.HTTP_201_CREATED,
-    openapi_extra=_multipart_body("exactly one"),
+    openapi_extra=_multipart_body("exactly one", max_items=1),
     responses=problem_responses(400, 409, 413, 422),
 )
 async def replace(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import StreamingResponse
 
 from clinvault import context
+from clinvault.api_contract import problem_responses
 from clinvault.config import Settings
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.ingest.schemas import (
@@ -23,7 +24,7 @@ from clinvault.ingest.schemas import (
 from clinvault.ingest.service import IngestService, signer
 from clinvault.records.http import PageDep
 
-router = APIRouter(prefix="/api/ingest", tags=["csv ingest"])
+router = APIRouter(prefix="/api/ingest", tags=["csv ingest"], responses=problem_responses(403))
 
 CONTENT_PATH = re.compile(r"/api/ingest/uploads/[^/]+/content/?")
 SignedParam = Annotated[str, Query(max_length=200)]

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from clinvault.api_contract import problem_responses
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.prescriptions.pharmacy import PharmacyService
 from clinvault.prescriptions.schemas import (
@@ -30,7 +31,9 @@ from clinvault.prescriptions.states import RxStatus
 
 directory = APIRouter(prefix="/api/pharmacies", tags=["prescriptions"])
 router = APIRouter(prefix="/api/prescriptions", tags=["prescriptions"])
-queue_router = APIRouter(prefix="/api/pharmacy", tags=["prescriptions"])
+queue_router = APIRouter(
+    prefix="/api/pharmacy", tags=["prescriptions"], responses=problem_responses(404)
+)
 Id = Annotated[uuid.UUID, Path(description="The prescription id")]
 
 
