@@ -188,8 +188,10 @@ async def appointment_item(world: World, case: Case, actor: Actor) -> Request:
 async def users_collection(world: World, case: Case, actor: Actor) -> Request:
     if case.action == "users.create":
         body = {"email": f"{unique('member')}@example.org", "password": DEFAULT_PASSWORD}
+        # A member of the actor's own kind of organization (the platform has no nurses).
+        roles = ["org_admin"] if actor is Actor.ADMIN else ["nurse"]
         return Request(
-            "POST", case.path, json={**body, "display_name": "New member", "roles": ["nurse"]}
+            "POST", case.path, json={**body, "display_name": "New member", "roles": roles}
         )
     return Request("GET", case.path, params=_foreign_filter(world, case))
 
