@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 export CLINVAULT_HOME ?= $(CURDIR)/var
 HOST ?= 127.0.0.1
 PORT ?= 8000
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test venv system-deps lint typecheck lock bench clean
 

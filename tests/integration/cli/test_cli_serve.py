@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import socket
@@ -16,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.integration.cli.conftest import ROOT, Cli
+
+from clinvault.workflows import executors
 
 pytestmark = pytest.mark.slow
 
@@ -96,19 +97,28 @@ def test_serve_migrates_answers_and_signs_the_demo_users_in(fresh_cli: Cli, tmp_
 
 
 def test_serve_with_two_workers_gives_each_its_own_executor_id(cli: Cli, tmp_path: Path) -> None:
-    if not cli.settings.is_sqlite:
-        pytest.skip("executor leases are files on SQLite only; PostgreSQL holds them as locks")
+    """Each worker leases its own executor id: a file lock on SQLite, an advisory lock on
+    PostgreSQL. While both run, neither id can be leased from outside."""
     log = tmp_path / "serve.log"
     with _serving(cli, log, "--workers", "2", "--no-migrate") as (process, _base):
-        locks = cli.home / "data" / "executors"
         deadline = time.monotonic() + START_TIMEOUT
-        while not {"local.lock", "local-2.lock"} <= {p.name for p in locks.glob("*.lock")}:
-            assert time.monotonic() < deadline, log.read_text()
+        while True:
+            free = [slot for slot in ("local", "local-2") if _leasable(cli, slot)]
+            if not free:
+                break
+            assert time.monotonic() < deadline, (free, log.read_text())
             time.sleep(0.2)
-        for name in ("local.lock", "local-2.lock"):
-            with (locks / name).open("rb") as handle, pytest.raises(BlockingIOError):
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         _stop(process, log)
+    assert _leasable(cli, "local")
+    assert _leasable(cli, "local-2")
+
+
+def _leasable(cli: Cli, executor_id: str) -> bool:
+    lease = executors.try_lease(cli.settings, executor_id)
+    if lease is None:
+        return False
+    lease.release()
+    return True
 
 
 def test_worker_refuses_a_malformed_executor_id(cli: Cli) -> None:

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -135,17 +138,30 @@ async def test_check_creates_and_probes_the_folder(tmp_path: Path) -> None:
     assert list(folder.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-async def test_check_and_send_fail_on_a_read_only_folder(tmp_path: Path) -> None:
-    tmp_path.chmod(0o500)
+@contextmanager
+def _read_only(folder: Path) -> Iterator[None]:
+    """A folder nobody may write to: root ignores mode bits, so it gets the immutable flag."""
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+    else:
+        folder.chmod(0o500)
     try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(0o700)
+
+
+async def test_check_and_send_fail_on_a_read_only_folder(tmp_path: Path) -> None:
+    with _read_only(tmp_path):
         mailer = FolderMailer(tmp_path, SENDER)
         with pytest.raises(MailDeliveryFailed, match="not writable"):
             await mailer.check()
         with pytest.raises(MailDeliveryFailed, match="could not write"):
             await mailer.send(_mail())
-    finally:
-        tmp_path.chmod(0o700)
+    assert _messages(tmp_path) == []
 
 
 async def test_check_fails_when_the_folder_is_a_file(tmp_path: Path) -> None:
