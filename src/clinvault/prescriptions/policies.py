@@ -80,5 +80,14 @@ def provider_actors(
     return frozenset(actors)
 
 
+def can_read_policy(principal: Principal, organization_kind: str) -> bool:
+    """The prescribing policy: the clinicians who prescribe under it, and its administrators."""
+    return organization_kind == PROVIDER and principal.has(*CLINICAL_ROLES)
+
+
+def can_change_policy(principal: Principal, organization_kind: str) -> bool:
+    return organization_kind == PROVIDER and principal.has(Role.ORG_ADMIN)
+
+
 def is_prescribing_doctor(roles: list[str]) -> bool:
     return Role.DOCTOR.value in roles

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from clinvault.api_contract import problem_responses
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
+from clinvault.inputs import Limit, Offset, SingleLine
 from clinvault.prescriptions.pharmacy import PharmacyService
+from clinvault.prescriptions.policy_service import PolicyService
 from clinvault.prescriptions.schemas import (
     CancelDecision,
     ClaimRequest,
@@ -17,6 +19,8 @@ from clinvault.prescriptions.schemas import (
     DispenseRequest,
     PharmacyChange,
     PharmacyRead,
+    PolicyRead,
+    PolicyUpdate,
     PrescriptionCreate,
     PrescriptionList,
     PrescriptionRead,
@@ -39,7 +43,7 @@ Id = Annotated[uuid.UUID, Path(description="The prescription id")]
 
 @directory.get("", name="prescriptions.pharmacies.search")
 async def search_pharmacies(
-    q: Annotated[str, Query(min_length=1, max_length=100, description="Name or city")],
+    q: Annotated[Annotated[str, SingleLine(100)], Query(description="Name or city")],
     principal: PrincipalDep,
     session: SessionDep,
     container: ContainerDep,
@@ -63,8 +67,8 @@ async def list_prescriptions(
     container: ContainerDep,
     patient_id: uuid.UUID | None = None,
     status_filter: Annotated[RxStatus | None, Query(alias="status")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+    limit: Annotated[Limit, Query(description="Page size")] = 50,
+    offset: Annotated[Offset, Query(description="Items to skip")] = 0,
 ) -> PrescriptionList:
     """The organization's prescriptions (clinicians) or a patient's own."""
     return await PrescriptionService(session, container).list(
@@ -74,6 +78,20 @@ async def list_prescriptions(
         limit=limit,
         offset=offset,
     )
+
+
+@router.get("/policy", name="prescriptions.policy.read")
+async def read_policy(principal: PrincipalDep, session: SessionDep) -> PolicyRead:
+    """The organization's prescribing defaults (clinicians of a provider organization)."""
+    return await PolicyService(session).read(principal)
+
+
+@router.put("/policy", name="prescriptions.policy.update")
+async def change_policy(
+    body: PolicyUpdate, principal: PrincipalDep, session: SessionDep
+) -> PolicyRead:
+    """Organization administrators: default validity and the schedule V limits."""
+    return await PolicyService(session).update(principal, body)
 
 
 @router.get("/verify/{token}", name="prescriptions.verify")

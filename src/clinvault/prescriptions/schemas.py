@@ -1,8 +1,9 @@
 """Request and response bodies of the prescriptions API and the pharmacy directory.
 
-Every text refuses control characters and has a maximum length; every number
-has bounds. Quantities are decimals with at most three places; whether a
-fraction is allowed depends on the unit (`WHOLE_UNITS`).
+Every text refuses control characters and has a maximum length, every number
+and date has bounds (the shared types of `clinvault.inputs`). Quantities are
+decimals with at most three places; whether a fraction is allowed depends on
+the unit (`WHOLE_UNITS`).
 """
 
 from __future__ import annotations
@@ -14,35 +15,19 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-# One line: no control character at all. Multi-line: tab and line breaks only.
-_ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
-_MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+from clinvault.inputs import INT32_MAX, MultiLine, PlausibleDate, SingleLine
 
-
-MedicationText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_ONE_LINE)
-]
-ShortLine = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=_ONE_LINE)
-]
-Directions = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=_MULTI_LINE),
-]
-Note = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=_MULTI_LINE),
-]
-Reason = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=_MULTI_LINE),
-]
+MedicationText = Annotated[str, SingleLine(200)]
+ShortLine = Annotated[str, SingleLine(100)]
+Directions = Annotated[str, MultiLine(1000)]
+Note = Annotated[str, MultiLine(2000)]
+Reason = Annotated[str, MultiLine(500)]
 RxNormCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,10}$")]
 TotpCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6}$")]
 Quantity = Annotated[
     Decimal, Field(gt=0, le=Decimal(100_000), max_digits=9, decimal_places=3, allow_inf_nan=False)
 ]
-RowVersion = Annotated[int, Field(ge=1, le=2_147_483_647)]
+RowVersion = Annotated[int, Field(ge=1, le=INT32_MAX)]
 
 Schedule = Literal["none", "II", "III", "IV", "V"]
 Unit = Literal[
@@ -91,10 +76,10 @@ class PrescriptionCreate(RequestBody):
     substitution_allowed: bool = True
     schedule: Schedule = "none"
     notes: Note | None = Field(default=None, description="Diagnosis or notes to the pharmacist.")
-    valid_until: date | None = Field(
+    valid_until: PlausibleDate | None = Field(
         default=None, description="Last day it may be filled; the organization default if absent."
     )
-    earliest_fill_on: date | None = Field(
+    earliest_fill_on: PlausibleDate | None = Field(
         default=None, description="Schedule II only: the first day it may be filled."
     )
 
@@ -132,6 +117,28 @@ class DeclineRequest(RequestBody):
 class CancelDecision(RequestBody):
     decision: Literal["acknowledge", "deny"]
     reason: Reason | None = Field(default=None, description="Required to deny.")
+
+
+class PolicyUpdate(RequestBody):
+    """The organization's prescribing defaults; every field is required."""
+
+    default_validity_days: int = Field(
+        ge=1, le=365, description="Days a prescription stays fillable when valid_until is absent."
+    )
+    schedule_v_max_refills: int = Field(
+        ge=0, le=11, description="At most this many refills of a schedule V prescription."
+    )
+    schedule_v_max_days: int = Field(
+        ge=1, le=365, description="Schedule V: no fill later than this many days after issue."
+    )
+
+
+class PolicyRead(BaseModel):
+    default_validity_days: int
+    schedule_v_max_refills: int
+    schedule_v_max_days: int
+    customised: bool = Field(description="False while the built-in defaults apply.")
+    updated_at: datetime | None
 
 
 class PharmacyRead(BaseModel):

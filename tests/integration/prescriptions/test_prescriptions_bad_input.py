@@ -83,6 +83,10 @@ async def count(client: httpx.AsyncClient, loop: Loop) -> int:
         ({"medication": {"name": "x" * 201, "strength": "1 mg", "dose_form": "tablet"}},
          422, "request_invalid", "medication.name"),
         ({"days_supply": 10_000}, 422, "request_invalid", "days_supply"),
+        ({"medication": {"name": "Amoxi\x85cillin", "strength": "1 mg", "dose_form": "tablet"}},
+         422, "request_invalid", "medication.name"),
+        ({"notes": "Sinusitis\x1b[31m"}, 422, "request_invalid", "notes"),
+        ({"valid_until": "0001-01-01"}, 422, "request_invalid", "valid_until"),
     ],
 )  # fmt: skip
 async def test_create_refuses_with_the_field_named(
