@@ -64,19 +64,64 @@ USERS = NavEntry(
 )
 AUDIT_LOG = NavEntry("Audit log", "portal.audit.logs")
 MY_CHART = NavEntry("My chart", "portal.my_chart.read")
+PRESCRIPTIONS = NavEntry(
+    "Prescriptions",
+    "portal.rx.list",
+    also=(
+        "portal.rx.new",
+        "portal.rx.create",
+        "portal.rx.read",
+        "portal.rx.sign",
+        "portal.rx.move",
+        "portal.rx.pharmacy",
+        "portal.rx.pharmacy.change",
+    ),
+)
+MY_PRESCRIPTIONS = NavEntry(
+    "My prescriptions",
+    "portal.rx.mine",
+    also=("portal.rx.read", "portal.rx.pharmacy", "portal.rx.pharmacy.change"),
+)
+PHARMACY_QUEUE = NavEntry(
+    "Pharmacy queue",
+    "portal.pharmacy.queue",
+    also=(
+        "portal.rx.read",
+        "portal.rx.claim",
+        "portal.rx.dispense",
+        "portal.rx.decline",
+        "portal.rx.cancel_decision",
+    ),
+)
+VERIFY_PRESCRIPTION = NavEntry(
+    "Verify a prescription", "portal.pharmacy.verify_form", also=("portal.pharmacy.verify",)
+)
+IMPORT_RECORDS = NavEntry(
+    "Import records",
+    "portal.ingest.upload",
+    also=("portal.ingest.submit", "portal.ingest.job", "portal.ingest.cancel"),
+)
 
 LEADING: tuple[NavEntry, ...] = (HOME,)
 TRAILING: tuple[NavEntry, ...] = (PROFILE,)
 
 ROLE_ENTRIES: Mapping[Role, tuple[NavEntry, ...]] = {
     Role.ADMIN: (),
-    Role.ORG_ADMIN: (PATIENTS, APPOINTMENTS, USERS, INVITE_USER, AUDIT_LOG),
-    Role.DOCTOR: (PATIENTS, APPOINTMENTS, MY_CREDENTIALS, UPLOAD_DOCUMENTS),
-    Role.NURSE: (PATIENTS, APPOINTMENTS, MY_CREDENTIALS, UPLOAD_DOCUMENTS),
-    Role.CLERK: (PATIENTS, APPOINTMENTS),
+    Role.ORG_ADMIN: (
+        PATIENTS,
+        APPOINTMENTS,
+        PRESCRIPTIONS,
+        IMPORT_RECORDS,
+        USERS,
+        INVITE_USER,
+        AUDIT_LOG,
+    ),
+    Role.DOCTOR: (PATIENTS, APPOINTMENTS, PRESCRIPTIONS, MY_CREDENTIALS, UPLOAD_DOCUMENTS),
+    Role.NURSE: (PATIENTS, APPOINTMENTS, PRESCRIPTIONS, MY_CREDENTIALS, UPLOAD_DOCUMENTS),
+    Role.CLERK: (PATIENTS, APPOINTMENTS, IMPORT_RECORDS),
     Role.CREDENTIALING_REVIEWER: (REVIEW_QUEUE,),
-    Role.PHARMACIST: (),
-    Role.PATIENT: (MY_CHART,),
+    Role.PHARMACIST: (PHARMACY_QUEUE, VERIFY_PRESCRIPTION),
+    Role.PATIENT: (MY_CHART, MY_PRESCRIPTIONS),
 }
 
 

@@ -15,7 +15,7 @@ from clinvault import context
 from clinvault.bootstrap import Container
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import PatientNotFound, RequestInvalid
-from clinvault.identity.principal import Principal
+from clinvault.identity.principal import Principal, Role
 from clinvault.records import policies
 from clinvault.records.appointments.repository import AppointmentFilter
 from clinvault.records.appointments.schemas import AppointmentRead
@@ -119,6 +119,8 @@ async def chart(
         own_chart=False,
         can_write_records=policies.can_write_records(principal),
         can_book=policies.can_book_appointments(principal),
+        can_prescribe=principal.has(Role.DOCTOR, Role.NURSE),
+        can_list_prescriptions=principal.has(Role.ORG_ADMIN, Role.DOCTOR, Role.NURSE),
     )
     return render(request, "chart.html", values, principal=principal)
 
