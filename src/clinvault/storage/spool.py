@@ -14,8 +14,10 @@ ends. `sweep` therefore removes exactly the directories whose lock it can take
 (their owner is gone), in any process on the host, without an age guess. A
 directory is locked before it gets its public name (it is made under a
 `.staging-` name, locked, then renamed), so a sweep never sees a live upload
-unlocked; staging directories are removed once older than
-`STAGING_GRACE_SECONDS`, loose files (none are made here) at once.
+unlocked. A staging directory is always empty, so the sweep removes it at
+once (a live upload that loses its staging directory so just makes another);
+a non-empty one only after `STAGING_GRACE_SECONDS`; loose files (none are made
+here) at once.
 
 Checkers that need random access to the plaintext get it from `plaintext()`:
 on Linux an anonymous in-memory file (memfd), reachable only through this
@@ -49,6 +51,7 @@ log = structlog.get_logger(__name__)
 READ_CHUNK = 1024 * 1024
 STAGING_PREFIX = ".staging-"
 STAGING_GRACE_SECONDS = 300.0
+STAGING_ATTEMPTS = 5
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -177,6 +180,15 @@ class SpoolDirectory:
 
 def open_directory(root: Path, prefix: str = "upload-") -> SpoolDirectory:
     """A new locked directory of its own under `root` for one upload."""
+    for _ in range(STAGING_ATTEMPTS - 1):
+        try:
+            return _open_directory(root, prefix)
+        except FileNotFoundError:
+            continue  # a sweep removed the staging directory: make another
+    return _open_directory(root, prefix)
+
+
+def _open_directory(root: Path, prefix: str) -> SpoolDirectory:
     root.mkdir(parents=True, exist_ok=True, mode=DIRECTORY_MODE)
     staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=root))
     fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
@@ -220,6 +232,8 @@ def sweep(root: Path, *, staging_grace_seconds: float = STAGING_GRACE_SECONDS) -
             # Nothing writes loose files here (earlier versions did, in plaintext).
             _remove(Path(entry.path), is_directory=is_directory)
             removed += 1
+        elif _remove_empty(Path(entry.path)):
+            removed += 1
         else:
             in_use += 1
     if removed:
@@ -243,6 +257,18 @@ def _remove_if_abandoned(path: Path) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+def _remove_empty(path: Path) -> bool:
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        if exc.errno == errno.ENOTEMPTY:
+            return False
+        raise
+    return True
 
 
 def _remove(path: Path, *, is_directory: bool) -> None:

@@ -132,19 +132,42 @@ def test_sweep_removes_what_a_killed_process_left_and_keeps_live_uploads(tmp_pat
     assert list(root.iterdir()) == []
 
 
-def test_sweep_removes_loose_files_and_old_staging_directories(tmp_path: Path) -> None:
+def test_sweep_removes_loose_files_and_staging_directories(tmp_path: Path) -> None:
     root = tmp_path / "uploads"
     root.mkdir()
     loose = root / "attachment-abc"
     loose.write_bytes(b"%PDF- left by an earlier version")
+    (root / ".staging-empty").mkdir()
     old_staging = root / ".staging-x"
     old_staging.mkdir()
+    (old_staging / "part-1").write_bytes(b"x")
     young_staging = root / ".staging-y"
     young_staging.mkdir()
+    (young_staging / "part-1").write_bytes(b"x")
     long_ago = time.time() - spool.STAGING_GRACE_SECONDS - 10
     os.utime(old_staging, (long_ago, long_ago))
-    assert spool.sweep(root) == spool.SweepResult(removed=2, in_use=1)
+    assert spool.sweep(root) == spool.SweepResult(removed=3, in_use=1)
     assert [p.name for p in root.iterdir()] == [".staging-y"]
+
+
+def test_an_upload_whose_staging_directory_is_swept_makes_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = spool.tempfile.mkdtemp
+    swept = []
+
+    def mkdtemp_then_sweep(**kwargs: str) -> str:
+        made = real(**kwargs)
+        if not swept:
+            swept.append(spool.sweep(tmp_path))
+        return made
+
+    monkeypatch.setattr(spool.tempfile, "mkdtemp", mkdtemp_then_sweep)
+    directory = spool.open_directory(tmp_path)
+    assert swept == [spool.SweepResult(removed=1, in_use=0)]
+    assert directory.path.is_dir()
+    assert [p.name for p in tmp_path.iterdir()] == [directory.path.name]
+    directory.cleanup()
 
 
 def test_sweep_of_a_missing_root_is_empty(tmp_path: Path) -> None:
