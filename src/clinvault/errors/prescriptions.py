@@ -94,3 +94,18 @@ class VerificationTokenExpired(Gone):
 class VerificationTokenSuperseded(Gone):
     code = "verification_token_superseded"
     title = "The verification link was replaced"
+
+
+class PrescriptionDocumentNotFound(NotFound):
+    code = "prescription_document_not_found"
+    title = "The prescription has no scanned document"
+
+
+class PrescriptionDocumentRejected(RequestInvalid):
+    code = "prescription_document_rejected"
+    title = "The scanned document was rejected"
+
+
+class PrescriptionDocumentExists(Conflict):
+    code = "prescription_document_exists"
+    title = "The prescription already has a scanned document"

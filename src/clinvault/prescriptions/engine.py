@@ -31,6 +31,7 @@ from clinvault.timeutil import utcnow
 ROUTE_ACTIONS = {
     "acknowledge-cancel": "prescriptions.cancel_decision",
     "deny-cancel": "prescriptions.cancel_decision",
+    "document": "prescriptions.document.read",
 }
 """The audit action (route name) of a state-table action, where the two differ."""
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.models.credentials import CredentialDocument, PractitionerProfile
 from clinvault.models.identity import Organization, User
+from clinvault.models.objects import EncryptedObject
 from clinvault.models.prescriptions import (
     PharmacyProfile,
     Prescription,
@@ -165,6 +166,17 @@ class PrescriptionRepository:
         found: Prescription | None = await self.session.scalar(
             select(Prescription).where(
                 Prescription.id == prescription_id, Prescription.organization_id == tenant
+            )
+        )
+        return found
+
+    async def stored_object(
+        self, object_id: uuid.UUID, *, tenant: uuid.UUID
+    ) -> EncryptedObject | None:
+        """The encrypted object of a scanned document, in the prescription's tenant."""
+        found: EncryptedObject | None = await self.session.scalar(
+            select(EncryptedObject).where(
+                EncryptedObject.id == object_id, EncryptedObject.organization_id == tenant
             )
         )
         return found
