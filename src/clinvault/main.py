@@ -23,7 +23,6 @@ from clinvault.ingest.routes import router as ingest_router
 from clinvault.middleware import RequestPipeline
 from clinvault.notifications.routes import router as notifications_router
 from clinvault.prescriptions.routes import body_limit_overrides as prescription_body_limits
-from clinvault.prescriptions.routes import body_limit_overrides as prescription_body_limits
 from clinvault.prescriptions.routes import routers as prescriptions_routers
 from clinvault.problems import install_problem_handlers
 from clinvault.records.routes import body_limit_overrides as records_body_limits
@@ -87,7 +86,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         body_limit_overrides=[
             *credential_body_limits(settings),
             *records_body_limits(settings),
-            *prescription_body_limits(settings),
             *prescription_body_limits(settings),
             *ingest_body_limits(settings),
             *portal_credential_limits(settings),
