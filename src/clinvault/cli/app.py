@@ -12,6 +12,7 @@ from clinvault.cli import server
 from clinvault.cli.accounts import orgs_app, users_app
 from clinvault.cli.audit import audit_app
 from clinvault.cli.demo import demo
+from clinvault.cli.ingest import ingest
 from clinvault.cli.keys import keys_app
 from clinvault.cli.objects import objects_app
 
@@ -26,6 +27,7 @@ app.command()(server.serve)
 app.command()(server.worker)
 app.command()(server.migrate)
 app.command()(demo)
+app.command()(ingest)
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Generator
-from contextlib import aclosing, suppress
+from collections.abc import AsyncGenerator, Callable, Generator
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -85,38 +85,42 @@ async def run_job(container: Container, job_id: uuid.UUID, progress: Progress | 
     policy = container.settings.ingest
     provenance = Provenance(job_id=job_id, source_name=filename, processed_at=utcnow())
 
-    source_chunks = container.objects.get(object_key, WrappedKey(version, wrapped), sha256)
-    async with aclosing(source_chunks) as chunks:
-        feed = _Feed(chunks, asyncio.get_running_loop())
-        lines = ChunkLines(feed)
-        try:
-            reader = await asyncio.to_thread(
-                RowReader,
-                lines,
-                timezone=ZoneInfo(zone) if zone else None,
-                max_field_chars=policy.max_field_chars,
-                skip_through=checkpoint,
+    chunks = container.objects.get(object_key, WrappedKey(version, wrapped), sha256)
+    feed = _Feed(chunks, asyncio.get_running_loop())
+    lines = ChunkLines(feed)
+    batches: Generator[_Batch, None, None] | None = None
+    try:
+        reader = await asyncio.to_thread(
+            RowReader,
+            lines,
+            timezone=ZoneInfo(zone) if zone else None,
+            max_field_chars=policy.max_field_chars,
+            skip_through=checkpoint,
+        )
+        await _store_header(container, job_id, reader.header.unknown)
+        batches = _batches(reader, lines, policy.batch_rows, checkpoint)
+        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+            state = await _write(
+                container, job_id, batch, provenance, on_changed, max_invalid, dry_run
             )
-            await _store_header(container, job_id, reader.header.unknown)
-            batches = _batches(reader, lines, policy.batch_rows, checkpoint)
-            try:
-                while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-                    state = await _write(
-                        container, job_id, batch, provenance, on_changed, max_invalid, dry_run
-                    )
-                    if progress is not None:
-                        progress(min(batch.offset, size), size)
-                    if state is not None:
-                        return state
-            finally:
-                feed.stop()
-                with suppress(ValueError):  # still running in its thread when cancelled
-                    batches.close()
-        except FileProblem as problem:
-            return await _fail(container, job_id, problem.message)
-        except IntegrityError:
-            log.error("ingest.job.object_damaged", job_id=str(job_id))
-            return await _fail(container, job_id, DAMAGED)
+            if progress is not None:
+                progress(min(batch.offset, size), size)
+            if state is not None:
+                return state
+    except FileProblem as problem:
+        return await _fail(container, job_id, problem.message)
+    except IntegrityError:
+        log.error("ingest.job.object_damaged", job_id=str(job_id))
+        return await _fail(container, job_id, DAMAGED)
+    finally:
+        # When the job is cancelled mid-batch the parser's thread may still be running:
+        # the stopped feed ends its reading, and closing what it still uses is skipped.
+        feed.stop()
+        if batches is not None:
+            with suppress(ValueError):
+                batches.close()
+        with suppress(RuntimeError):
+            await chunks.aclose()
     return "processed"
 
 
@@ -128,7 +132,9 @@ class _Feed:
     it, so no more than a chunk or two of the file is held at a time.
     """
 
-    def __init__(self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, chunks: AsyncGenerator[bytes, None], loop: asyncio.AbstractEventLoop
+    ) -> None:
         self._chunks = chunks
         self._loop = loop
         self._stopped = False
@@ -200,12 +206,7 @@ async def _write(
         job = await repository.job_global(job_id)
         assert job is not None
         if job.cancel_requested:
-            job.state = "cancelled"
-            job.finished_at = utcnow()
-            job.message = (
-                f"Cancelled after line {job.checkpoint_row}: the {job.rows_inserted} records "
-                "written before stay."
-            )
+            _cancel(job)
             return "cancelled"
         outcome = BatchOutcome()
         if batch.valid:
@@ -247,6 +248,23 @@ async def _write(
             )
             return "failed"
     return None
+
+
+def _cancel(job: IngestJob) -> None:
+    job.state = "cancelled"
+    job.finished_at = utcnow()
+    job.message = (
+        f"Cancelled after line {job.checkpoint_row}: the {job.rows_inserted} records "
+        "written before stay."
+    )
+
+
+async def cancel_unfinished(container: Container, job_id: uuid.UUID) -> None:
+    """Mark a job whose in-process runner was interrupted as cancelled; its batches stay."""
+    async with container.db.unit_of_work() as session:
+        job = await IngestRepository(session).job_global(job_id)
+        if job is not None and job.state not in FINISHED_STATES:
+            _cancel(job)
 
 
 def _visit(row: ValidRow) -> Visit:

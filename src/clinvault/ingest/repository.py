@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -121,7 +121,7 @@ class IngestRepository:
 
     async def errors(
         self, job_id: uuid.UUID, *, tenant: uuid.UUID
-    ) -> AsyncIterator[IngestRowError]:
+    ) -> AsyncGenerator[IngestRowError, None]:
         """The job's rejected rows in line order, streamed."""
         result = await self.session.stream_scalars(
             select(IngestRowError)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterable
+from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
@@ -57,6 +59,14 @@ UPLOAD_NOT_FOUND = "No upload with this id in your organization: check the id."
 JOB_NOT_FOUND = "No import job with this id in your organization: check the id."
 IMPORT_DENIED = "Only organization administrators and clerks import records."
 READ_DENIED = "Your role cannot view import jobs."
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedLine:
+    line: int
+    column: str | None
+    code: str
+    message: str
 
 
 def signer(container: Container) -> EmbeddedUploadSigner:
@@ -127,11 +137,18 @@ class IngestService:
         )
 
     async def receive(
-        self, upload_id: uuid.UUID, organization_id: uuid.UUID, chunks: AsyncIterable[bytes]
+        self,
+        upload_id: uuid.UUID,
+        organization_id: uuid.UUID,
+        chunks: AsyncIterable[bytes],
+        *,
+        start: bool = True,
     ) -> JobRead:
         """Store the claimed upload's bytes encrypted, check the head, create and start the job.
 
-        Raises (after removing the object) when the file is too large or cannot be a CSV.
+        With `start=False` the job is only created: the caller runs it in-process
+        (`clinvault ingest`). Raises (after removing the object) when the file is too
+        large or cannot be a CSV.
         """
         context.describe_resource("ingest_upload", upload_id)
         upload = await self.repository.upload(upload_id, tenant=organization_id)
@@ -196,7 +213,8 @@ class IngestService:
             )
         context.describe_resource("ingest_job", job.id)
         log.info("ingest.upload.received", upload_id=str(upload.id), job_id=str(job.id))
-        after_commit(self.session, lambda: start_job(job.id))
+        if start:
+            after_commit(self.session, lambda: start_job(job.id))
         return job_read(job)
 
     async def complete(self, principal: Principal, upload_id: uuid.UUID) -> JobRead:
@@ -281,6 +299,21 @@ class IngestService:
         row.max_invalid_percent = data.max_invalid_percent
         await self.session.flush()
         return SettingsRead.model_validate(row, from_attributes=True)
+
+    async def operator_view(
+        self, job_id: uuid.UUID, *, max_errors: int
+    ) -> tuple[JobRead, list[RejectedLine]]:
+        """A job and its first rejected rows (without their cells) for `clinvault ingest`."""
+        job = await self.repository.job_global(job_id)
+        if job is None:
+            raise IngestJobNotFound(JOB_NOT_FOUND)
+        rejected: list[RejectedLine] = []
+        async with aclosing(self.repository.errors(job.id, tenant=job.organization_id)) as rows:
+            async for error in rows:
+                if len(rejected) >= max_errors:
+                    break
+                rejected.append(RejectedLine(error.line, error.column, error.code, error.message))
+        return job_read(job), rejected
 
     async def _job(self, principal: Principal, job_id: uuid.UUID) -> IngestJob:
         context.describe_resource("ingest_job", job_id)
