@@ -54,7 +54,16 @@ def build_container(settings: Settings) -> Container:
     sweep_spool(spool_root(settings))
     keys = open_key_provider(settings.keys_url)
     install_field_cipher(AesGcmFieldCipher(keys))
-    storage = open_storage(settings.storage_url)
+    storage = open_storage(
+        settings.storage_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        sse_kms_key_id=settings.s3_sse_kms_key_id,
+        server_side_encryption=(
+            None
+            if settings.s3_server_side_encryption == "none"
+            else settings.s3_server_side_encryption
+        ),
+    )
     mailer = open_mailer(
         settings.mail_url,
         sender=settings.mail_from,

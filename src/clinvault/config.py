@@ -192,6 +192,13 @@ class Settings(BaseSettings):
     audit_anchor_retention_days: int = Field(default=2192, ge=1, le=36_500)
     audit_anchor_interval_seconds: float = Field(default=60.0, ge=0, le=86_400)
     s3_endpoint_url: str | None = None
+    # Server-side encryption asked of every S3 write, beneath the client-side envelope:
+    # "aws:kms" under s3_sse_kms_key_id (the bucket's default key when unset), "AES256", or
+    # "none" for an S3-compatible service without KMS.
+    s3_server_side_encryption: Literal["aws:kms", "AES256", "none"] = "aws:kms"
+    s3_sse_kms_key_id: str | None = None
+    # SES v2 configuration set for ses:// mail (event publishing); unset: none.
+    ses_configuration_set: str | None = None
     public_url: str = "http://127.0.0.1:8000"
     mail_from: str = "clinvault <no-reply@clinvault.local>"
     log_level: str = "INFO"
@@ -243,9 +250,9 @@ class Settings(BaseSettings):
         if self.demo_enabled is None:
             self.demo_enabled = self.env != "production"
         for name, url, schemes in (
-            ("CLINVAULT_STORAGE_URL", self.storage_url, ("file",)),
-            ("CLINVAULT_KEYS_URL", self.keys_url, ("file",)),
-            ("CLINVAULT_MAIL_URL", self.mail_url, ("file", "smtp", "smtps")),
+            ("CLINVAULT_STORAGE_URL", self.storage_url, ("file", "s3")),
+            ("CLINVAULT_KEYS_URL", self.keys_url, ("file", "arn", "kms")),
+            ("CLINVAULT_MAIL_URL", self.mail_url, ("file", "smtp", "smtps", "ses")),
         ):
             scheme = urlsplit(url).scheme
             if scheme not in schemes:

@@ -14,9 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.contracts.conftest import MotoServer
 
+from clinvault.storage import s3 as s3_adapter
 from clinvault.storage.local import READ_CHUNK, TEMP_PREFIX, LocalStorage
 from clinvault.storage.ports import KeyRejected, ObjectMissing, ObjectStorage
+from clinvault.storage.s3 import MIN_PART_SIZE, S3Storage
 
 
 @dataclass
@@ -36,12 +39,28 @@ def _local(tmp_path: Path) -> Adapter:
     return Adapter(LocalStorage(root), READ_CHUNK, leftovers)
 
 
-ADAPTERS: dict[str, Callable[[Path], Adapter]] = {"local": _local}
+def _s3(request: pytest.FixtureRequest) -> Adapter:
+    """A fresh bucket on moto's S3 API, under a key prefix; parts at the S3 minimum."""
+    server: MotoServer = request.getfixturevalue("moto_server")
+    client = server.client("s3")
+    bucket = server.new_bucket()
+
+    def leftovers() -> list[str]:
+        uploads = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+        return sorted(upload["Key"] for upload in uploads)
+
+    storage = S3Storage(client, bucket, "tenant-data", part_size=MIN_PART_SIZE)
+    return Adapter(storage, s3_adapter.READ_CHUNK, leftovers)
 
 
-@pytest.fixture(params=sorted(ADAPTERS))
+ADAPTERS = ("local", "s3")
+
+
+@pytest.fixture(params=ADAPTERS)
 def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> Adapter:
-    return ADAPTERS[request.param](tmp_path)
+    if request.param == "s3":
+        return _s3(request)
+    return _local(tmp_path)
 
 
 @pytest.fixture

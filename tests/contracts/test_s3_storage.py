@@ -1,0 +1,134 @@
+"""What the S3 adapter adds to the storage contract: SSE-KMS, multipart, presigned PUTs, faults."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from tests.contracts.conftest import MotoServer, free_port
+
+from clinvault.errors.base import AppError
+from clinvault.storage.factory import open_storage, parse_s3_url
+from clinvault.storage.s3 import MIN_PART_SIZE, S3Storage, StorageUnavailable
+
+
+async def _pieces(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def _kms_key(moto_server: MotoServer) -> str:
+    key_id: str = moto_server.client("kms").create_key()["KeyMetadata"]["Arn"]
+    return key_id
+
+
+@pytest.mark.asyncio
+async def test_every_write_asks_for_sse_kms_under_the_configured_key(
+    moto_server: MotoServer,
+) -> None:
+    client = moto_server.client("s3")
+    bucket = moto_server.new_bucket()
+    key_arn = _kms_key(moto_server)
+    storage = S3Storage(client, bucket, "p", sse_kms_key_id=key_arn, part_size=MIN_PART_SIZE)
+
+    await storage.put("orgs/1/small", _pieces(b"ciphertext", 3))
+    await storage.put("orgs/1/large", _pieces(os.urandom(MIN_PART_SIZE + 10), 65536))
+
+    for name in ("p/orgs/1/small", "p/orgs/1/large"):
+        head = client.head_object(Bucket=bucket, Key=name)
+        assert head["ServerSideEncryption"] == "aws:kms"
+        assert head["SSEKMSKeyId"] == key_arn
+    # The large object went up in parts: its ETag carries the part count.
+    assert client.head_object(Bucket=bucket, Key="p/orgs/1/large")["ETag"].endswith('-2"')
+
+
+@pytest.mark.asyncio
+async def test_objects_live_under_the_url_prefix(moto_server: MotoServer) -> None:
+    bucket = moto_server.new_bucket()
+    storage = open_storage(f"s3://{bucket}/tenant/a", s3_endpoint_url=moto_server.endpoint)
+
+    await storage.put("orgs/1/doc", _pieces(b"x", 1))
+
+    listed = moto_server.client("s3").list_objects_v2(Bucket=bucket)["Contents"]
+    assert [entry["Key"] for entry in listed] == ["tenant/a/orgs/1/doc"]
+    assert [info.key async for info in storage.list("orgs/")] == ["orgs/1/doc"]
+
+
+@pytest.mark.asyncio
+async def test_a_presigned_put_url_stores_exactly_that_object(moto_server: MotoServer) -> None:
+    bucket = moto_server.new_bucket()
+    storage = S3Storage(moto_server.client("s3"), bucket, "in")
+
+    url = storage.presigned_put_url("orgs/1/ingest/upload.csv", expires_in=300)
+    async with httpx.AsyncClient() as http:
+        answer = await http.put(url, content=b"a,b\n1,2\n", headers=storage.presigned_put_headers)
+
+    assert answer.status_code == 200
+    got = b"".join([c async for c in storage.get("orgs/1/ingest/upload.csv")])
+    assert got == b"a,b\n1,2\n"
+    # Signature V4, bounded lifetime, and the SSE-KMS header inside the signature.
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["X-Amz-Expires"] == ["300"]
+    assert "x-amz-server-side-encryption" in query["X-Amz-SignedHeaders"][0]
+    with pytest.raises(ValueError, match="expires_in"):
+        storage.presigned_put_url("orgs/1/x", expires_in=0)
+
+
+@pytest.mark.asyncio
+async def test_a_missing_bucket_names_the_bucket_and_is_a_503(moto_server: MotoServer) -> None:
+    storage = S3Storage(moto_server.client("s3"), "clinvault-no-such-bucket")
+
+    with pytest.raises(StorageUnavailable) as caught:
+        await storage.check()
+    with pytest.raises(StorageUnavailable):
+        await storage.put("orgs/1/doc", _pieces(b"x", 1))
+
+    error = caught.value
+    assert "'clinvault-no-such-bucket' does not exist" in error.detail
+    assert "CLINVAULT_STORAGE_URL" in error.detail
+    assert isinstance(error, AppError)
+    assert error.status == 503
+    assert error.headers["Retry-After"].isdigit()
+
+
+@pytest.mark.asyncio
+async def test_a_stopped_endpoint_is_unavailable_not_a_crash(moto_server: MotoServer) -> None:
+    storage = open_storage("s3://bucket/p", s3_endpoint_url=f"http://127.0.0.1:{free_port()}")
+
+    with pytest.raises(StorageUnavailable, match=r"unreachable.*CLINVAULT_S3_ENDPOINT_URL"):
+        await storage.check()
+    with pytest.raises(StorageUnavailable):
+        await storage.put("orgs/1/doc", _pieces(b"x", 1))
+    with pytest.raises(StorageUnavailable):
+        [chunk async for chunk in storage.get("orgs/1/doc")]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("s3://bucket", ("bucket", "")),
+        ("s3://bucket/", ("bucket", "")),
+        ("s3://bucket/a/b/", ("bucket", "a/b/")),
+        ("s3://bucket/a", ("bucket", "a/")),
+    ],
+)
+def test_s3_urls(url: str, expected: tuple[str, str]) -> None:
+    assert parse_s3_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("s3:///prefix", "names no bucket"),
+        ("s3://bucket/p?region=x", "without query"),
+        ("s3://key:secret@bucket/p", "credentials"),
+        ("gs://bucket/p", "s3://bucket/prefix"),
+    ],
+)
+def test_bad_storage_urls_say_what_to_write(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        open_storage(url)
