@@ -3,7 +3,9 @@
 Inserts use ON CONFLICT DO NOTHING on the unique keys (the MRN digest of a
 patient, the import key and version of a record) and RETURNING, so two
 imports of overlapping files running at once never write a row twice: the
-loser of a race sees which rows it did not insert and reads them back.
+loser of a race sees which rows it did not insert and reads them back. Rows
+are inserted in the order of their unique key, so that two such imports take
+their row locks in the same order and cannot deadlock each other.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class ImportRepository:
         statement = self._insert_ignoring(Patient, ["organization_id", "mrn_index"]).returning(
             Patient.id
         )
-        result = await self.session.execute(statement, rows)
+        result = await self.session.execute(statement, sorted(rows, key=_by("mrn_index")))
         return set(result.scalars().all())
 
     async def insert_tokens(self, rows: list[dict[str, Any]]) -> None:
@@ -92,7 +94,7 @@ class ImportRepository:
         statement = self._insert_ignoring(
             MedicalRecord, ["organization_id", "import_key", "version"]
         ).returning(MedicalRecord.id)
-        result = await self.session.execute(statement, rows)
+        result = await self.session.execute(statement, sorted(rows, key=_by("import_key")))
         return set(result.scalars().all())
 
     async def mark_superseded(
@@ -109,3 +111,10 @@ class ImportRepository:
                 .values(superseded_by_id=successor)
                 .execution_options(synchronize_session=False)
             )
+
+
+def _by(column: str) -> Any:
+    def key(row: dict[str, Any]) -> tuple[str, int]:
+        return (str(row[column]), int(row.get("version", 0)))
+
+    return key
