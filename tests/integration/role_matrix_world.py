@@ -1,7 +1,11 @@
 """The world the role matrix runs in, and the concrete request behind every case.
 
-Two provider organizations: `home`, where every actor works, and `other`, the
-other tenant; the platform administrator lives in the operators' tenant.
+Two provider organizations: `home`, where every actor but two works, and
+`other`, the other tenant; the platform administrator lives in the operators'
+tenant and the pharmacist in a pharmacy (roles are limited by the kind of
+organization), so the provider's objects are another tenant's to both. A
+second pharmacy receives the prescriptions that are not routed to the
+pharmacist's.
 Targets are made through the public API by the organization's own staff, as a
 client would. A request that changes state gets a target of its own, made just
 before it is sent, so that no case depends on what another case did.
@@ -33,6 +37,7 @@ from clinvault.access_matrix import Actor
 from clinvault.bootstrap import Container
 from clinvault.identity.principal import Role
 from clinvault.models.identity import Organization
+from clinvault.models.prescriptions import PharmacyProfile
 from clinvault.notifications.service import notify
 
 ATTACHMENT = [("file", ("scan.pdf", valid_pdf(), "application/pdf"))]
@@ -42,7 +47,6 @@ HOME_ROLES: dict[str, list[Role]] = {
     "nurse": [Role.NURSE],
     "clerk": [Role.CLERK],
     "credentialing_reviewer": [Role.CREDENTIALING_REVIEWER],
-    "pharmacist": [Role.PHARMACIST],
     "patient": [Role.PATIENT],
     "colleague": [Role.DOCTOR],
 }
@@ -78,9 +82,14 @@ class World:
     home: Organization
     other: Organization
     staff: dict[str, Account]
-    """Home accounts by role name, plus `colleague`: a second doctor, owner of others' things."""
+    """Home accounts by role name, plus `colleague`: a second doctor, owner of others' things,
+    and `pharmacist`, who works at `pharmacy`."""
     foreign: dict[str, Account]
     admin: Account
+    pharmacy: Organization
+    """The pharmacist's pharmacy: the prescriptions of the own scenario are routed here."""
+    other_pharmacy: Organization
+    """Where the prescriptions of the other scenarios are routed."""
     slots: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -215,21 +224,41 @@ async def _account(
     return Account(user.id, org.id, auth_headers(tokens["access_token"]))
 
 
+async def _pharmacy(container: Container, name: str) -> Organization:
+    organization = await create_org(container, kind="pharmacy", name=name)
+    async with container.db.unit_of_work() as session:
+        session.add(
+            PharmacyProfile(
+                organization_id=organization.id,
+                address_line="2 Matrix Row",
+                city="Springfield",
+                city_folded="springfield",
+                postal_code="94105",
+                phone="+1 415 555 0199",
+            )
+        )
+    return organization
+
+
 async def build_world(client: httpx.AsyncClient, container: Container) -> World:
     home = await create_org(container, name="Home Clinic")
     other = await create_org(container, name="Other Clinic")
+    pharmacy = await _pharmacy(container, "Matrix Pharmacy")
+    other_pharmacy = await _pharmacy(container, "Other Matrix Pharmacy")
+    pharmacist = await _account(client, container, pharmacy, [Role.PHARMACIST])
     accounts = await asyncio.gather(
         *(_account(client, container, home, roles) for roles in HOME_ROLES.values()),
         *(_account(client, container, other, roles) for roles in OTHER_ROLES.values()),
     )
     staff = dict(zip(HOME_ROLES, accounts[: len(HOME_ROLES)], strict=True))
+    staff["pharmacist"] = pharmacist
     foreign = dict(zip(OTHER_ROLES, accounts[len(HOME_ROLES) :], strict=True))
     admin_user = await create_platform_admin(container)
     admin_tokens = await login(client, admin_user.email)
     admin = Account(
         admin_user.id, admin_user.organization_id, auth_headers(admin_tokens["access_token"])
     )
-    world = World(client, container, home, other, staff, foreign, admin)
+    world = World(client, container, home, other, staff, foreign, admin, pharmacy, other_pharmacy)
     practitioners = ("doctor", "nurse", "colleague", "credentialing_reviewer")
     for practitioner in (*(staff[name] for name in practitioners), foreign["doctor"]):
         await world.call(

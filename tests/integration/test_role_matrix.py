@@ -1,7 +1,8 @@
 """Every case of clinvault.access_matrix, sent as every actor: the exact status, or a failure.
 
-The world is built once (two tenants, one account per role, a linked patient
-chart, records, appointments, credential documents): signing in a dozen
+The world is built once (two provider tenants, two pharmacies, one account
+per role, a linked patient chart, records, appointments, credential documents,
+prescriptions): signing in a dozen
 accounts dominates the run time. Every case that exists for an actor is sent;
 the failures are listed together, one line per cell.
 """
@@ -16,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from fastapi import FastAPI
 from tests.factories import DEFAULT_PASSWORD, unique, unique_npi
+from tests.integration.role_matrix_prescriptions import BUILDERS as PRESCRIPTION_BUILDERS
 from tests.integration.role_matrix_world import (
     ATTACHMENT,
     Account,
@@ -340,6 +342,7 @@ BUILDERS: dict[str, Builder] = {
     "ingest.job.error_report": ingest_route,
     "ingest.settings.read": ingest_route,
     "ingest.settings.update": ingest_route,
+    **PRESCRIPTION_BUILDERS,
 }
 
 

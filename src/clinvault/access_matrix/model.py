@@ -25,6 +25,14 @@ RULES: tuple[str, ...] = (
     "   or query is 403 for such a role and 404 for a role that may act.",
     "6. A signed upload URL is its own credential: whoever holds it may PUT the",
     "   file once, before it expires, signed in or not (any alteration is 403).",
+    "7. A prescription is its provider organization's object, shared with one",
+    "   pharmacy through a grant once signed. The named prescriber moves it, its",
+    "   patient reads it and chooses the pharmacy, the organization's clinicians",
+    "   read it, and the routed pharmacy's pharmacists claim, dispense, decline and",
+    "   read what they need (others of the organization: 403). To a pharmacist",
+    "   every prescription not routed to their pharmacy, a draft included, is 404;",
+    "   the pharmacy work queue is 404 to anyone outside a pharmacy. Any pharmacist",
+    "   may check a paper copy's verification link.",
 )
 """The rules the expectations follow, as published in docs/access-control.md."""
 
@@ -59,12 +67,18 @@ class Scenario(StrEnum):
 
 SCENARIO_MEANING: dict[Scenario, str] = {
     Scenario.TENANT: "a collection of the actor's own organization (list, search, create)",
-    Scenario.OTHERS: "an object of the actor's organization that is not the actor's own",
+    Scenario.OTHERS: (
+        "an object of the actor's organization that is not the actor's own (for the "
+        "platform administrator and the pharmacist: an object of the provider organization, "
+        "another tenant's to them; for prescriptions: another doctor's, for another patient, "
+        "routed to another pharmacy)"
+    ),
     Scenario.OWN: (
         "the actor's own object: the patient account's chart, the practitioner's own "
         "credential document (the credentialing reviewer also holds a practitioner "
         "profile, so has documents of their own), the user's own account, profile or "
-        "notification"
+        "notification; the prescription the doctor wrote for the patient account's chart, "
+        "routed to the pharmacist's pharmacy"
     ),
     Scenario.FOREIGN: "an object of another organization, or a filter naming it",
 }
@@ -108,6 +122,15 @@ def granted(status: int, actors: Iterable[Actor]) -> dict[str, int]:
 
 
 FOREIGN_404 = cells(404)
+
+OUTSIDERS = (Actor.ADMIN, Actor.PHARMACIST)
+"""The actors whose organization is not the home provider's (the operators', a pharmacy):
+its objects are another tenant's to them (rule 2)."""
+
+
+def outsiders(status: int | None) -> dict[str, int | None]:
+    return {actor.value: status for actor in OUTSIDERS}
+
 
 FRONT_DESK = (Actor.ORG_ADMIN, Actor.CLERK)
 CLINICAL = (Actor.ORG_ADMIN, Actor.DOCTOR, Actor.NURSE)

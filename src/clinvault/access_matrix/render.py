@@ -30,8 +30,10 @@ def render_markdown() -> str:
         "",
         "## Scenarios",
         "",
-        "Every actor belongs to the same provider organization (the platform administrator",
-        "to the operators' organization); the second organization is the other tenant.",
+        "Every actor belongs to the same provider organization, except the platform",
+        "administrator (the operators' organization) and the pharmacist (a pharmacy, since",
+        "roles are limited by the kind of organization): to these two the provider's",
+        "objects are another tenant's. The second provider organization is the other tenant.",
         "",
     ]
     lines += [
