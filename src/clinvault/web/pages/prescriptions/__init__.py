@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from clinvault.web.pages.prescriptions import detail, lists, pharmacy, prescribe
+from clinvault.web.pages.prescriptions import (
+    change_pharmacy,
+    detail,
+    lists,
+    pharmacy,
+    pharmacy_actions,
+    prescribe,
+)
 
-routers: tuple[APIRouter, ...] = (prescribe.router, lists.router, detail.router, pharmacy.router)
+routers: tuple[APIRouter, ...] = (
+    prescribe.router,
+    lists.router,
+    detail.router,
+    pharmacy_actions.router,
+    change_pharmacy.router,
+    pharmacy.router,
+)

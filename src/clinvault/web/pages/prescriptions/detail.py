@@ -9,7 +9,7 @@ again with the message next to the form and the typed values kept.
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from fastapi import Request, Response
@@ -19,12 +19,11 @@ from clinvault.bootstrap import Container
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import AppError
 from clinvault.identity.principal import Principal, Role
-from clinvault.prescriptions.pharmacy import PharmacyService
-from clinvault.prescriptions.schemas import DECLINE_REASONS, PrescriptionRead
+from clinvault.prescriptions.schemas import DECLINE_REASONS
 from clinvault.prescriptions.service import PrescriptionService
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.pages.prescriptions import forms
-from clinvault.web.pages.prescriptions.prescribe import SCHEDULE_LABELS, pharmacy_results
+from clinvault.web.pages.prescriptions.prescribe import SCHEDULE_LABELS
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal
 
@@ -107,7 +106,7 @@ def labels() -> dict[str, Any]:
     }
 
 
-async def _detail_page(
+async def detail_page(
     request: Request,
     session: AsyncSession,
     container: Container,
@@ -150,7 +149,7 @@ async def read_prescription(
     container: ContainerDep,
     notice: str = "",
 ) -> Response:
-    return await _detail_page(
+    return await detail_page(
         request, session, container, principal, prescription_id, notice=NOTICES.get(notice)
     )
 
@@ -170,7 +169,7 @@ async def prescription_pdf(
     )
 
 
-async def _refused(
+async def refused(
     request: Request,
     session: AsyncSession,
     container: Container,
@@ -184,13 +183,13 @@ async def _refused(
     if problem.status == 404:
         raise problem
     await discard_changes(session)
-    return await _detail_page(
+    return await detail_page(
         request, session, container, principal, prescription_id,
         failed=failed, error=problem.detail, values=values, status_code=problem.status,
     )  # fmt: skip
 
 
-def _done(prescription_id: uuid.UUID, notice: str) -> Response:
+def done(prescription_id: uuid.UUID, notice: str) -> Response:
     return see_other(f"/prescriptions/{prescription_id}?notice={notice}")
 
 
@@ -206,7 +205,7 @@ async def sign(
     code = "".join(form.get("second_factor").split())[:12]
     shown = {"second_factor": ""}
     if code and not (code.isdigit() and len(code) == 6):
-        return await _detail_page(
+        return await detail_page(
             request, session, container, principal, prescription_id, failed="sign",
             error="Enter the 6-digit code from your authenticator app.", values=shown,
             status_code=400,
@@ -214,10 +213,10 @@ async def sign(
     try:
         await PrescriptionService(session, container).sign(principal, prescription_id, code or None)
     except AppError as problem:
-        return await _refused(
+        return await refused(
             request, session, container, principal, prescription_id, problem, "sign", shown
         )
-    return _done(prescription_id, "sign")
+    return done(prescription_id, "sign")
 
 
 @router.post("/prescriptions/{prescription_id:uuid}/move", name="portal.rx.move")
@@ -233,7 +232,7 @@ async def move(
     reason = forms.clip(form.get("reason"))[:500]
     values = {"reason": reason}
     if action not in PRESCRIBER_MOVES:
-        return await _detail_page(
+        return await detail_page(
             request, session, container, principal, prescription_id, failed="move",
             error="Choose one of the buttons of this form.", values=values, status_code=400,
         )  # fmt: skip
@@ -247,217 +246,7 @@ async def move(
     try:
         await method(principal, prescription_id, reason or None)
     except AppError as problem:
-        return await _refused(
+        return await refused(
             request, session, container, principal, prescription_id, problem, "move", values
         )
-    return _done(prescription_id, action)
-
-
-def _amount(typed: str) -> Decimal | None:
-    """A positive quantity with at most three decimals, or None."""
-    try:
-        amount = Decimal(typed)
-    except InvalidOperation:
-        return None
-    exponent = amount.as_tuple().exponent
-    if not amount.is_finite() or amount <= 0 or not isinstance(exponent, int) or exponent < -3:
-        return None
-    return amount
-
-
-def _version(text: str) -> int | None:
-    return int(text) if text.isdigit() and 0 < len(text) < 10 else None
-
-
-@router.post("/prescriptions/{prescription_id:uuid}/claim", name="portal.rx.claim")
-async def claim(
-    request: Request,
-    prescription_id: uuid.UUID,
-    form: VerifiedForm,
-    principal: PortalPrincipal,
-    session: SessionDep,
-    container: ContainerDep,
-) -> Response:
-    version = _version(form.get("version"))
-    try:
-        await PharmacyService(session, container).claim(principal, prescription_id, version)
-    except AppError as problem:
-        return await _refused(
-            request, session, container, principal, prescription_id, problem, "claim", {}
-        )
-    return _done(prescription_id, "claim")
-
-
-@router.post("/prescriptions/{prescription_id:uuid}/dispense", name="portal.rx.dispense")
-async def dispense(
-    request: Request,
-    prescription_id: uuid.UUID,
-    form: VerifiedForm,
-    principal: PortalPrincipal,
-    session: SessionDep,
-    container: ContainerDep,
-) -> Response:
-    typed = forms.clip(form.get("quantity"))[:20]
-    values = {"quantity": typed}
-    amount = _amount(typed)
-    if amount is None:
-        return await _detail_page(
-            request, session, container, principal, prescription_id, failed="dispense",
-            error="Enter the quantity handed over: a number above zero, like 10 or 2.5.",
-            values=values, status_code=400,
-        )  # fmt: skip
-    version = _version(form.get("version"))
-    try:
-        await PharmacyService(session, container).dispense(
-            principal, prescription_id, amount, version
-        )
-    except AppError as problem:
-        return await _refused(
-            request, session, container, principal, prescription_id, problem, "dispense", values
-        )
-    return _done(prescription_id, "dispense")
-
-
-@router.post("/prescriptions/{prescription_id:uuid}/decline", name="portal.rx.decline")
-async def decline(
-    request: Request,
-    prescription_id: uuid.UUID,
-    form: VerifiedForm,
-    principal: PortalPrincipal,
-    session: SessionDep,
-    container: ContainerDep,
-) -> Response:
-    code = form.get("reason_code")
-    note = forms.clip(form.get("note"))[:500]
-    values = {"reason_code": code, "note": note}
-    message = None
-    if code not in DECLINE_REASONS:
-        message = "Choose the reason for declining from the list."
-    elif not note:
-        message = "Add a note for the prescriber: what is wrong and what would help."
-    if message:
-        return await _detail_page(
-            request, session, container, principal, prescription_id, failed="decline",
-            error=message, values=values, status_code=400,
-        )  # fmt: skip
-    try:
-        await PharmacyService(session, container).decline(principal, prescription_id, code, note)
-    except AppError as problem:
-        return await _refused(
-            request, session, container, principal, prescription_id, problem, "decline", values
-        )
-    return _done(prescription_id, "decline")
-
-
-@router.post(
-    "/prescriptions/{prescription_id:uuid}/cancel-decision", name="portal.rx.cancel_decision"
-)
-async def cancel_decision(
-    request: Request,
-    prescription_id: uuid.UUID,
-    form: VerifiedForm,
-    principal: PortalPrincipal,
-    session: SessionDep,
-    container: ContainerDep,
-) -> Response:
-    decision = form.get("decision")
-    reason = forms.clip(form.get("reason"))[:500]
-    values = {"reason": reason, "decision": decision}
-    message = None
-    if decision not in ("acknowledge", "deny"):
-        message = "Choose to acknowledge or to deny the cancellation."
-    elif decision == "deny" and not reason:
-        message = "Say why you deny the cancellation: fill in the reason."
-    if message:
-        return await _detail_page(
-            request, session, container, principal, prescription_id, failed="cancel-decision",
-            error=message, values=values, status_code=400,
-        )  # fmt: skip
-    try:
-        await PharmacyService(session, container).decide_cancel(
-            principal, prescription_id, decision, reason or None
-        )
-    except AppError as problem:
-        return await _refused(
-            request, session, container, principal, prescription_id, problem,
-            "cancel-decision", values,
-        )  # fmt: skip
-    return _done(prescription_id, f"{decision}-cancel")
-
-
-# changing the pharmacy (the patient or the prescriber)
-
-
-async def _pharmacy_page(
-    request: Request,
-    session: AsyncSession,
-    container: Container,
-    principal: Principal,
-    rx: PrescriptionRead,
-    q: str,
-    *,
-    chosen: str = "",
-    error: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    service = PrescriptionService(session, container)
-    pharmacies, search_error = await pharmacy_results(service, principal, q)
-    data = {
-        "rx": rx,
-        "q": q,
-        "pharmacies": [p for p in pharmacies if p.id != rx.pharmacy.id],
-        "search_error": search_error,
-        "chosen": chosen,
-        "error": error,
-        **labels(),
-    }
-    return render(
-        request, "rx_pharmacy_change.html", data, principal=principal, status_code=status_code
-    )
-
-
-@router.get("/prescriptions/{prescription_id:uuid}/pharmacy", name="portal.rx.pharmacy")
-async def pharmacy_form(
-    request: Request,
-    prescription_id: uuid.UUID,
-    principal: PortalPrincipal,
-    session: SessionDep,
-    container: ContainerDep,
-    q: str = "",
-) -> Response:
-    rx = await PrescriptionService(session, container).get(principal, prescription_id)
-    return await _pharmacy_page(request, session, container, principal, rx, q.strip()[:100])
-
-
-@router.post("/prescriptions/{prescription_id:uuid}/pharmacy", name="portal.rx.pharmacy.change")
-async def change_pharmacy(
-    request: Request,
-    prescription_id: uuid.UUID,
-    form: VerifiedForm,
-    principal: PortalPrincipal,
-    session: SessionDep,
-    container: ContainerDep,
-) -> Response:
-    service = PrescriptionService(session, container)
-    q = forms.clip(form.get("q"))[:100]
-    chosen = form.get("pharmacy_id").strip()
-    try:
-        pharmacy_id = uuid.UUID(chosen)
-    except ValueError:
-        rx = await service.get(principal, prescription_id)
-        return await _pharmacy_page(
-            request, session, container, principal, rx, q, chosen=chosen,
-            error="Choose the new pharmacy from the list.", status_code=400,
-        )  # fmt: skip
-    try:
-        await service.change_pharmacy(principal, prescription_id, pharmacy_id)
-    except AppError as problem:
-        if problem.status == 404:
-            raise
-        await discard_changes(session)
-        rx = await service.get(principal, prescription_id)
-        return await _pharmacy_page(
-            request, session, container, principal, rx, q, chosen=chosen,
-            error=problem.detail, status_code=problem.status,
-        )  # fmt: skip
-    return _done(prescription_id, "pharmacy")
+    return done(prescription_id, action)
