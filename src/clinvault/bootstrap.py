@@ -52,7 +52,7 @@ def build_container(settings: Settings) -> Container:
     settings.home.mkdir(parents=True, exist_ok=True)
     # Uploads that processes since ended left in the spool (sealed, unreadable) go now.
     sweep_spool(spool_root(settings))
-    keys = open_key_provider(settings.keys_url)
+    keys = open_key_provider(settings.keys_url, wrapped_keyring=settings.kms_wrapped_keyring_path)
     install_field_cipher(AesGcmFieldCipher(keys))
     storage = open_storage(
         settings.storage_url,
@@ -70,6 +70,7 @@ def build_container(settings: Settings) -> Container:
         username=settings.smtp_username,
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         ca_file=settings.smtp_ca_file,
+        ses_configuration_set=settings.ses_configuration_set,
     )
     container = Container(
         settings=settings,

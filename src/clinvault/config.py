@@ -197,6 +197,9 @@ class Settings(BaseSettings):
     # "none" for an S3-compatible service without KMS.
     s3_server_side_encryption: Literal["aws:kms", "AES256", "none"] = "aws:kms"
     s3_sse_kms_key_id: str | None = None
+    # With a KMS keys URL: the file holding the KMS-wrapped root secret and key versions
+    # (never anything in clear); default <home>/keys/kms-keyring.json.
+    kms_wrapped_keyring_path: Path | None = None
     # SES v2 configuration set for ses:// mail (event publishing); unset: none.
     ses_configuration_set: str | None = None
     public_url: str = "http://127.0.0.1:8000"
@@ -244,6 +247,8 @@ class Settings(BaseSettings):
             self.keys_url = f"file://{home / 'keys' / 'keyring.json'}"
         if not self.mail_url:
             self.mail_url = f"file://{home / 'mail'}"
+        if self.kms_wrapped_keyring_path is None:
+            self.kms_wrapped_keyring_path = home / "keys" / "kms-keyring.json"
         if self.audit_checkpoint_path is None:
             self.audit_checkpoint_path = home / "audit" / "checkpoints.ndjson"
         self._fill_audit_keys_and_check_anchor(home)

@@ -52,7 +52,9 @@ async def _rewrap_batch(
             query = query.where(EncryptedObject.id > after)
         rows = (await session.scalars(query)).all()
         for row in rows:
-            wrapped = await container.objects.rewrap(WrappedKey(row.key_version, row.wrapped_key))
+            wrapped = await container.objects.rewrap(
+                WrappedKey(row.key_version, row.wrapped_key), row.storage_key
+            )
             row.wrapped_key, row.key_version = wrapped.blob, wrapped.version
     return len(rows), rows[-1].id if rows else None
 

@@ -27,7 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from clinvault.crypto.errors import IntegrityError
-from clinvault.crypto.ports import KeyProvider, WrappedKey
+from clinvault.crypto.ports import KeyContext, KeyProvider, WrappedKey
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -85,16 +85,15 @@ class EnvelopeCipher:
         self._chunk_size = chunk_size
 
     async def encrypt(
-        self, chunks: AsyncIterable[bytes]
+        self, chunks: AsyncIterable[bytes], context: KeyContext | None = None
     ) -> tuple[WrappedKey, AsyncGenerator[bytes, None]]:
-        data_key = new_data_key()
-        wrapped = await self._keys.wrap(data_key)
+        data_key, wrapped = await self._keys.new_data_key(context)
         return wrapped, encrypt_stream(chunks, data_key, chunk_size=self._chunk_size)
 
     async def decrypt(
-        self, chunks: AsyncIterable[bytes], wrapped: WrappedKey
+        self, chunks: AsyncIterable[bytes], wrapped: WrappedKey, context: KeyContext | None = None
     ) -> AsyncGenerator[bytes, None]:
-        return decrypt_stream(chunks, await self._keys.unwrap(wrapped))
+        return decrypt_stream(chunks, await self._keys.unwrap(wrapped, context))
 
 
 class StreamSealer:

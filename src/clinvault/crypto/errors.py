@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from clinvault.errors.backends import BackendUnavailable
+
 
 class CryptoError(Exception):
     pass
@@ -21,3 +23,13 @@ class KeyringPermissionsUnsafe(KeyringError):
 
 class KeyVersionUnknown(KeyringError):
     """A wrapped key or token names a key version the keyring does not hold."""
+
+
+class KeysUnavailable(KeyringError, BackendUnavailable):
+    """The key service cannot be used now (unreachable, key disabled, access denied).
+
+    A 503 with Retry-After for a request; the message names what to fix.
+    """
+
+    code = "keys_unavailable"
+    title = "The key service is unavailable"

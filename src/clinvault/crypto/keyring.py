@@ -34,7 +34,7 @@ from clinvault.crypto.errors import (
     KeyringPermissionsUnsafe,
     KeyVersionUnknown,
 )
-from clinvault.crypto.ports import WrappedKey
+from clinvault.crypto.ports import KeyContext, WrappedKey
 from clinvault.inputs import parse_json
 
 FORMAT = "clinvault-keyring/1"
@@ -81,14 +81,19 @@ class LocalKeyring:
     def versions(self) -> list[int]:
         return sorted(self._loaded().keys)
 
-    async def wrap(self, data_key: bytes) -> WrappedKey:
+    async def new_data_key(self, context: KeyContext | None = None) -> tuple[bytes, WrappedKey]:
+        data_key = os.urandom(KEY_BYTES)
+        return data_key, await self.wrap(data_key, context)
+
+    async def wrap(self, data_key: bytes, context: KeyContext | None = None) -> WrappedKey:
+        # The context is not bound here: existing wrapped keys carry none (see KeyContext).
         state = self._loaded()
         version = state.current
         nonce = os.urandom(NONCE_BYTES)
         sealed = AESGCM(state.keys[version]).encrypt(nonce, data_key, _wrap_aad(version))
         return WrappedKey(version=version, blob=nonce + sealed)
 
-    async def unwrap(self, wrapped: WrappedKey) -> bytes:
+    async def unwrap(self, wrapped: WrappedKey, context: KeyContext | None = None) -> bytes:
         kek = self._kek(wrapped.version)
         blob = wrapped.blob
         if len(blob) < NONCE_BYTES + TAG_BYTES:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+
+# What a data key is bound to: {"organization": ..., "object": ...}. A provider that
+# supports it (KMS) refuses to unwrap under any other context; the local keyring
+# accepts and ignores it.
+KeyContext = Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,14 +24,21 @@ class KeyProvider(Protocol):
     `wrap`/`unwrap` protect per-object data keys (envelope encryption);
     `derive` returns a 32-byte key for one purpose ("field", "blind-index",
     "audit", "token") at a version (current when None).
+
+    `new_data_key` returns a fresh 32-byte data key with its wrapped form
+    (KMS: one GenerateDataKey call). `check` raises naming what to fix; a
+    provider that cannot be reached raises an error that is also a 503
+    `AppError` with Retry-After, never falling back to anything.
     """
 
     @property
     def current_version(self) -> int: ...
 
-    async def wrap(self, data_key: bytes) -> WrappedKey: ...
+    async def new_data_key(self, context: KeyContext | None = None) -> tuple[bytes, WrappedKey]: ...
 
-    async def unwrap(self, wrapped: WrappedKey) -> bytes: ...
+    async def wrap(self, data_key: bytes, context: KeyContext | None = None) -> WrappedKey: ...
+
+    async def unwrap(self, wrapped: WrappedKey, context: KeyContext | None = None) -> bytes: ...
 
     def derive(self, purpose: str, version: int | None = None) -> bytes: ...
 

@@ -4,23 +4,28 @@
     smtp://smtp.example.org[:587]           SMTP with mandatory STARTTLS
     smtp://127.0.0.1:1025?starttls=false    plaintext, only to a relay on this host
     smtps://email-smtp.eu-west-1.amazonaws.com[:465]   implicit TLS
+    ses://eu-west-1                         Amazon SES API v2 in that region
 
 Credentials never go in the URL (it gets logged); they come from settings.
 """
 
 from __future__ import annotations
 
+import re
 import ssl
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from clinvault.aws import aws_client
 from clinvault.mail.folder import FolderMailer
 from clinvault.mail.ports import Mailer
+from clinvault.mail.ses import SesMailer
 from clinvault.mail.smtp import SmtpMailer, default_tls_context, is_loopback_host
 
 SMTP_SUBMISSION_PORT = 587
 SMTPS_PORT = 465
 
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -33,6 +38,8 @@ def open_mailer(
     password: str | None = None,
     ca_file: Path | None = None,
     timeout: float = 30.0,
+    ses_configuration_set: str | None = None,
+    ses_endpoint_url: str | None = None,
 ) -> Mailer:
     """Build the Mailer a URL names; raise ValueError saying what to fix."""
     parts = urlsplit(url)
@@ -53,9 +60,31 @@ def open_mailer(
             ca_file=ca_file,
             timeout=timeout,
         )
+    if scheme == "ses":
+        return _ses_mailer(
+            url,
+            sender=sender,
+            configuration_set=ses_configuration_set,
+            endpoint_url=ses_endpoint_url,
+        )
     raise ValueError(
-        f"mail URL {url!r}: scheme must be file://, smtp:// (STARTTLS) or smtps:// (implicit TLS)"
+        f"mail URL {url!r}: scheme must be file://, smtp:// (STARTTLS), smtps:// (implicit TLS) "
+        "or ses://region (Amazon SES API)"
     )
+
+
+def _ses_mailer(
+    url: str, *, sender: str, configuration_set: str | None, endpoint_url: str | None
+) -> SesMailer:
+    parts = urlsplit(url)
+    region = parts.netloc
+    if not _REGION.fullmatch(region) or parts.path not in ("", "/") or parts.query:
+        raise ValueError(
+            f"mail URL {url!r}: write ses://<region>, e.g. ses://eu-west-1 (the configuration "
+            "set goes in CLINVAULT_SES_CONFIGURATION_SET)"
+        )
+    client = aws_client("sesv2", endpoint_url=endpoint_url, region=region)
+    return SesMailer(client, sender=sender, region=region, configuration_set=configuration_set)
 
 
 def _smtp_mailer(

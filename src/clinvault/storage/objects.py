@@ -17,6 +17,13 @@ from clinvault.storage.ports import ObjectStorage
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
+def object_context(key: str) -> dict[str, str]:
+    """The key context binding an object's data key to its tenant and storage key."""
+    segments = key.split("/")
+    organization = segments[1] if len(segments) > 2 and segments[0] == "orgs" else "-"
+    return {"organization": organization, "object": key}
+
+
 @dataclass(frozen=True, slots=True)
 class StoredObject:
     """What the metadata row keeps to read the object back (see models.EncryptedObject)."""
@@ -66,7 +73,7 @@ class EncryptedObjectStore:
                 plaintext_size += len(chunk)
                 yield chunk
 
-        wrapped, ciphertext = await self._cipher.encrypt(measured())
+        wrapped, ciphertext = await self._cipher.encrypt(measured(), object_context(key))
         ciphertext_size = await self._storage.put(key, ciphertext)
         return StoredObject(
             wrapped_key=wrapped.blob,
@@ -93,11 +100,15 @@ class EncryptedObjectStore:
                 raise ValueError("expected_sha256 must be 64 hexadecimal characters")
         return self._read(key, wrapped, expected)
 
-    async def rewrap(self, wrapped: WrappedKey) -> WrappedKey:
-        """The same data key wrapped under the current key version (unchanged if already)."""
+    async def rewrap(self, wrapped: WrappedKey, key: str | None = None) -> WrappedKey:
+        """The same data key wrapped under the current key version (unchanged if already).
+
+        `key` is the object's storage key, which the wrapped key is bound to.
+        """
         if wrapped.version == self._keys.current_version:
             return wrapped
-        return await self._keys.wrap(await self._keys.unwrap(wrapped))
+        context = None if key is None else object_context(key)
+        return await self._keys.wrap(await self._keys.unwrap(wrapped, context), context)
 
     async def exists(self, key: str) -> bool:
         return await self._storage.exists(key)
@@ -110,7 +121,8 @@ class EncryptedObjectStore:
     ) -> AsyncGenerator[bytes, None]:
         digest = hashlib.sha256()
         held: bytes | None = None
-        async with aclosing(await self._cipher.decrypt(self._storage.get(key), wrapped)) as plain:
+        stream = await self._cipher.decrypt(self._storage.get(key), wrapped, object_context(key))
+        async with aclosing(stream) as plain:
             async for chunk in plain:
                 digest.update(chunk)
                 if held is not None:
