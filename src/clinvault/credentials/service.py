@@ -182,7 +182,7 @@ class CredentialService:
         row = await self.visible_document(principal, document_id, lock=True)
         await self.open_for_review(principal, row)
         document, stored, _ = row
-        chunks = self.container.objects.get(
+        chunks = await self.container.objects.open(
             stored.storage_key, WrappedKey(stored.key_version, stored.wrapped_key), stored.sha256
         )
         return DocumentContent(

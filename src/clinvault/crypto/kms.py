@@ -86,7 +86,7 @@ class KmsKeyProvider:
         return sorted(self._loaded().keks)
 
     async def new_data_key(self, context: KeyContext | None = None) -> tuple[bytes, WrappedKey]:
-        version = self.current_version
+        version = (await self._secrets_loaded()).current
         response = await self._call(
             lambda: self._client.generate_data_key(
                 KeyId=self._key_id, KeySpec="AES_256", **_context(context)
@@ -95,7 +95,7 @@ class KmsKeyProvider:
         return response["Plaintext"], WrappedKey(version, response["CiphertextBlob"])
 
     async def wrap(self, data_key: bytes, context: KeyContext | None = None) -> WrappedKey:
-        version = self.current_version
+        version = (await self._secrets_loaded()).current
         response = await self._call(
             lambda: self._client.encrypt(
                 KeyId=self._key_id, Plaintext=data_key, **_context(context)
@@ -131,6 +131,12 @@ class KmsKeyProvider:
         await asyncio.to_thread(self._check_sync)
 
     # --- loading and rotation (blocking: worker threads, or once at start-up) ---
+
+    async def _secrets_loaded(self) -> _Secrets:
+        secrets = self._secrets
+        if secrets is not None:
+            return secrets
+        return await asyncio.to_thread(self._loaded)
 
     def _loaded(self) -> _Secrets:
         secrets = self._secrets

@@ -100,6 +100,24 @@ class EncryptedObjectStore:
                 raise ValueError("expected_sha256 must be 64 hexadecimal characters")
         return self._read(key, wrapped, expected)
 
+    async def open(
+        self, key: str, wrapped: WrappedKey, expected_sha256: str | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """`get`, with the first chunk already read before this returns.
+
+        A download calls this before its response starts, so a storage or key
+        service outage is still a 503 problem rather than a response cut short.
+        """
+        stream = self.get(key, wrapped, expected_sha256)
+        try:
+            first: bytes | None = await anext(stream)
+        except StopAsyncIteration:
+            first = None
+        except BaseException:
+            await stream.aclose()
+            raise
+        return _resume(first, stream)
+
     async def rewrap(self, wrapped: WrappedKey, key: str | None = None) -> WrappedKey:
         """The same data key wrapped under the current key version (unchanged if already).
 
@@ -132,3 +150,13 @@ class EncryptedObjectStore:
             raise IntegrityError(f"object {key!r} does not match its recorded SHA-256")
         if held is not None:
             yield held
+
+
+async def _resume(
+    first: bytes | None, rest: AsyncGenerator[bytes, None]
+) -> AsyncGenerator[bytes, None]:
+    async with aclosing(rest):
+        if first is not None:
+            yield first
+        async for chunk in rest:
+            yield chunk

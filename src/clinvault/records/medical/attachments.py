@@ -149,7 +149,7 @@ class AttachmentService:
         if found is None:
             raise AttachmentNotFound("No attachment with this id on this record: check the ids.")
         attachment, stored = found
-        chunks = self.container.objects.get(
+        chunks = await self.container.objects.open(
             stored.storage_key,
             WrappedKey(version=stored.key_version, blob=stored.wrapped_key),
             expected_sha256=stored.sha256,
