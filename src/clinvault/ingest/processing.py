@@ -89,6 +89,7 @@ async def run_job(container: Container, job_id: uuid.UUID, progress: Progress | 
     feed = _Feed(chunks, asyncio.get_running_loop())
     lines = ChunkLines(feed)
     batches: Generator[_Batch, None, None] | None = None
+    parsing: asyncio.Future[_Batch | None] | None = None
     try:
         reader = await asyncio.to_thread(
             RowReader,
@@ -99,7 +100,9 @@ async def run_job(container: Container, job_id: uuid.UUID, progress: Progress | 
         )
         await _store_header(container, job_id, reader.header.unknown)
         batches = _batches(reader, lines, policy.batch_rows, checkpoint)
-        while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        parsing = _parse_next(batches)
+        while (batch := await parsing) is not None:
+            parsing = _parse_next(batches)  # parsed in its thread while this one is written
             state = await _write(
                 container, job_id, batch, provenance, on_changed, max_invalid, dry_run
             )
@@ -113,15 +116,23 @@ async def run_job(container: Container, job_id: uuid.UUID, progress: Progress | 
         log.error("ingest.job.object_damaged", job_id=str(job_id))
         return await _fail(container, job_id, DAMAGED)
     finally:
-        # When the job is cancelled mid-batch the parser's thread may still be running:
-        # the stopped feed ends its reading, and closing what it still uses is skipped.
+        # A batch may still be being parsed (the job stopped or was cancelled): the
+        # stopped feed ends it within the lines already read; then close the reading.
         feed.stop()
+        if parsing is not None:
+            await asyncio.wait([parsing])
+            if not parsing.cancelled():
+                parsing.exception()  # retrieved: a discarded batch's error is not news
         if batches is not None:
             with suppress(ValueError):
                 batches.close()
         with suppress(RuntimeError):
             await chunks.aclose()
     return "processed"
+
+
+def _parse_next(batches: Generator[_Batch, None, None]) -> asyncio.Future[_Batch | None]:
+    return asyncio.ensure_future(asyncio.to_thread(next, batches, None))
 
 
 class _Feed:
