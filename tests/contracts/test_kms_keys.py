@@ -12,11 +12,12 @@ import pytest
 from botocore.exceptions import ClientError
 from tests.contracts.conftest import MotoServer, free_port
 
-from clinvault.crypto.errors import KeysUnavailable
+from clinvault.crypto.errors import IntegrityError, KeysUnavailable
 from clinvault.crypto.factory import open_key_provider, parse_kms_url
 from clinvault.crypto.kms import KmsKeyProvider, call_kms
 from clinvault.errors.base import AppError
-from clinvault.storage.objects import EncryptedObjectStore
+from clinvault.ingest.storage import STAGES, copy_object, staged
+from clinvault.storage.objects import INGEST_STAGES, EncryptedObjectStore
 from clinvault.storage.s3 import S3Storage
 
 
@@ -176,3 +177,28 @@ def test_kms_urls(url: str, expected: tuple[str, str | None]) -> None:
 def test_bad_kms_urls_say_what_to_write(url: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="CLINVAULT_KEYS_URL"):
         open_key_provider(url, wrapped_keyring=tmp_path / "k.json")
+
+
+@pytest.mark.asyncio
+async def test_an_ingest_file_moved_between_stages_still_decrypts_under_kms(
+    moto_server: MotoServer, tmp_path: Path
+) -> None:
+    keys = KmsKeyProvider(
+        moto_server.client("kms"), _new_key(moto_server), tmp_path / "kms-keyring.json"
+    )
+    storage = S3Storage(moto_server.client("s3"), moto_server.new_bucket())
+    store = EncryptedObjectStore(storage, keys)
+    source = "orgs/o1/ingest/uploaded/2026-01-02/101112-abcd.csv"
+    target = staged(source, "completed")
+
+    stored = await store.put(source, _once(b"mrn,visit\n"))
+    await copy_object(storage, source, target)
+
+    assert frozenset(STAGES) == INGEST_STAGES
+    got = b"".join([c async for c in store.get(target, stored.wrapped)])
+    assert got == b"mrn,visit\n"
+    # Another organization's or another file's name does not decrypt.
+    other = target.replace("abcd", "abce")
+    await copy_object(storage, source, other)
+    with pytest.raises(IntegrityError):
+        [c async for c in store.get(other, stored.wrapped)]

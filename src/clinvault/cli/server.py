@@ -27,9 +27,21 @@ DEFAULT_GRACE_SECONDS = 20
 
 
 def _check_configuration(settings: Settings) -> None:
-    """Fail fast, in one line, on what every process would otherwise fail on later."""
+    """Fail fast, in one line, on what every process would otherwise fail on later.
+
+    That includes an object store or key service that cannot be used (a missing
+    bucket, a disabled KMS key, an unreachable endpoint): the message names the fix.
+    """
     container = open_container(settings)
-    asyncio.run(container.close())
+
+    async def check_and_close() -> None:
+        try:
+            await container.storage.check()
+            await container.keys.check()
+        finally:
+            await container.close()
+
+    asyncio.run(check_and_close())
 
 
 def _upgrade(settings: Settings) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import structlog
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from clinvault import __version__
 from clinvault.deps import ContainerDep
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter()
 
@@ -35,8 +38,10 @@ async def _probe(container: ContainerDep) -> dict[str, str]:
         try:
             await asyncio.wait_for(probe, timeout=3)
             results[name] = "ok"
-        except Exception:  # readiness reports, never raises
+        except Exception as exc:  # readiness reports, never raises
             results[name] = "unavailable"
+            # Adapter messages name the fix (a bucket, a key id), never data.
+            log.warning("health.check.failed", check=name, reason=str(exc)[:300])
     return results
 
 

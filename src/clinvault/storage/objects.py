@@ -17,11 +17,21 @@ from clinvault.storage.ports import ObjectStorage
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
+# Ingest files move between these stages by copying their ciphertext unchanged
+# (clinvault.ingest.storage.STAGES), so the stage is no part of the object's name.
+INGEST_STAGES = frozenset({"uploaded", "processing", "completed", "failed"})
+
+
 def object_context(key: str) -> dict[str, str]:
-    """The key context binding an object's data key to its tenant and storage key."""
+    """The key context binding an object's data key to its tenant and its name.
+
+    The name is the storage key, with an ingest stage segment replaced by "*".
+    """
     segments = key.split("/")
     organization = segments[1] if len(segments) > 2 and segments[0] == "orgs" else "-"
-    return {"organization": organization, "object": key}
+    if len(segments) > 4 and segments[2] == "ingest" and segments[3] in INGEST_STAGES:
+        segments[3] = "*"
+    return {"organization": organization, "object": "/".join(segments)}
 
 
 @dataclass(frozen=True, slots=True)
