@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -202,3 +203,45 @@ async def test_an_ingest_file_moved_between_stages_still_decrypts_under_kms(
     await copy_object(storage, source, other)
     with pytest.raises(IntegrityError):
         [c async for c in store.get(other, stored.wrapped)]
+
+
+class _CountingKms:
+    """The real moto client, counting the Decrypt calls that go through it."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.decrypts = 0
+
+    def decrypt(self, **kwargs: Any) -> Any:
+        self.decrypts += 1
+        return self._client.decrypt(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+
+@pytest.mark.asyncio
+async def test_secrets_are_unwrapped_once_per_process_until_a_rotation(
+    moto_server: MotoServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "kms-keyring.json"
+    key_id = _new_key(moto_server)
+    KmsKeyProvider(moto_server.client("kms"), key_id, path).derive("audit")  # creates the file
+    counting = _CountingKms(moto_server.client("kms"))
+    server = KmsKeyProvider(counting, key_id, path)
+
+    first = server.derive("field")
+    unwrapped = counting.decrypts
+    for purpose in ("audit", "blind-index", "token", "field"):
+        server.derive(purpose)
+    await server.check()
+    await server.check()
+
+    assert unwrapped == 2  # the root secret and the one KEK
+    assert counting.decrypts == unwrapped
+    # A rotation by another process (the `keys rotate` command) is adopted by check().
+    await KmsKeyProvider(moto_server.client("kms"), key_id, path).rotate()
+    await server.check()
+    assert server.current_version == 2
+    assert server.derive("field", 1) == first
+    assert server.derive("field") != first

@@ -70,6 +70,8 @@ class KmsKeyProvider:
         self._lock = threading.Lock()
         self._secrets: _Secrets | None = None
         self._derived: dict[tuple[str, int], bytes] = {}
+        # The wrapped keyring as last unwrapped: an unchanged file costs no KMS call.
+        self._unwrapped_from: str | None = None
 
     def __repr__(self) -> str:
         return f"KmsKeyProvider(key_id={self._key_id!r}, wrapped_keyring={str(self._path)!r})"
@@ -182,6 +184,9 @@ class KmsKeyProvider:
         document = self._read()
         if document is None:
             raise KeyringError(f"wrapped keyring {self._path} is missing; restore it from backup")
+        current = self._secrets
+        if current is not None and _fingerprint(document) == self._unwrapped_from:
+            return current
         fresh = self._unwrap_all(document)
         with self._lock:
             old = self._secrets
@@ -257,11 +262,13 @@ class KmsKeyProvider:
             entry["version"]: unwrap("kek", entry["version"], entry["key"])
             for entry in document["keys"]
         }
-        return _Secrets(
+        secrets = _Secrets(
             current=document["current_version"],
             root=unwrap("root", 0, document["root_secret"]),
             keks=keks,
         )
+        self._unwrapped_from = _fingerprint(document)
+        return secrets
 
     def _read(self) -> dict[str, Any] | None:
         try:
@@ -336,6 +343,10 @@ def _context(context: KeyContext | None) -> dict[str, dict[str, str]]:
 
 def _secret_context(kind: str, version: int) -> dict[str, str]:
     return {"clinvault:secret": kind, "clinvault:version": str(version)}
+
+
+def _fingerprint(document: dict[str, Any]) -> str:
+    return json.dumps(document, sort_keys=True)
 
 
 def _encode(document: dict[str, Any]) -> bytes:
