@@ -8,6 +8,18 @@ the pharmacy's queue), on hold, accepted, partly dispensed, completed,
 declined, cancelled, stopped, cancel-requested, entered-in-error, and a
 signed schedule II prescription. Nothing is added when that patient already
 has prescriptions, so a second run changes nothing.
+
+The schedule II prescription is signed through the same rules as any other
+(`_sign_controlled`): written through `PrescriptionService.create` (schedule
+limits, earliest-fill date), then the DEA rule of `controlled.check_signing`
+against the doctor's verified registration seeded here. Only the second
+factor is not presented, and the history says so: the demo accounts sign in
+with a password and enrol no authenticator (so that anyone can try each role
+from the printed logins), and a TOTP code cannot be made without a secret the
+demo would have to enrol, and then print, for every run. The row records
+`signed_with_second_factor = false`; a real signature through the API or the
+portal cannot be made that way (`POST /api/prescriptions/{id}/sign` refuses a
+controlled substance without a fresh code).
 """
 
 from __future__ import annotations
@@ -34,7 +46,8 @@ from clinvault.models.credentials import (
     PractitionerProfile,
 )
 from clinvault.models.objects import EncryptedObject
-from clinvault.models.prescriptions import PharmacyProfile
+from clinvault.models.prescriptions import PharmacyProfile, Prescription
+from clinvault.prescriptions.controlled import check_dea_registration
 from clinvault.prescriptions.pharmacy import PharmacyService
 from clinvault.prescriptions.repository import PrescriptionRepository
 from clinvault.prescriptions.schemas import Medication, PrescriptionCreate
@@ -169,12 +182,27 @@ async def seed_prescriptions(
             quantity=Decimal(20),
             earliest_fill_on=date.today(),
         )
-        # The demo doctor's DEA registration is verified above; the second factor is
-        # what a real signature adds at the counter of the portal.
         found = await repository.get(controlled, tenant=provider.id)
         assert found is not None
-        await service.release_signed(prescriber, found, second_factor_used=False)
+        await _sign_controlled(service, repository, prescriber, found)
     return result
+
+
+DEMO_SIGNATURE_NOTE = (
+    "Seeded by clinvault demo: signed without a second factor, since the demo accounts "
+    "enrol no authenticator."
+)
+
+
+async def _sign_controlled(
+    service: PrescriptionService,
+    repository: PrescriptionRepository,
+    prescriber: Principal,
+    rx: Prescription,
+) -> None:
+    """Sign the demo's controlled prescription by the signing rules, minus the second factor."""
+    await check_dea_registration(repository, prescriber, rx)
+    await service.release_signed(prescriber, rx, second_factor_used=False, note=DEMO_SIGNATURE_NOTE)
 
 
 async def _practitioner(

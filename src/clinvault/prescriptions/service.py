@@ -192,16 +192,16 @@ class PrescriptionService:
         return await self.views.full(rx, actors=found.actors, for_pharmacy=False)
 
     async def release_signed(
-        self, principal: Principal, rx: Prescription, *, second_factor_used: bool
+        self, principal: Principal, rx: Prescription, *, second_factor_used: bool, note: str = ""
     ) -> None:
         """Activate a draft whose signing checks passed (`sign` and the demo seed call it):
-        the history entry, the first fill, the pharmacy's grant, the notifications."""
+        the history entry (with `note`), the first fill, the grant, the notifications."""
         values = {
             "signed_at": utcnow(),
             "signed_with_second_factor": second_factor_used,
             "fills_released": 1,
         }
-        move = Move(Action.SIGN, Actor.PRESCRIBER)
+        move = Move(Action.SIGN, Actor.PRESCRIBER, note=note or None)
         await self.engine.move(
             principal, rx, move, values=values, actor_name=await self._name(principal)
         )

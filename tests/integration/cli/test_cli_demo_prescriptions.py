@@ -40,6 +40,12 @@ def test_demo_seeds_the_prescription_loop_once(cli: Cli) -> None:
     assert labels <= {state.label() for state in STATES}
     controlled = [row for row in rows if row[2] == "II"]
     assert [row[0] for row in controlled] == ["active"]
+    # Signed by the DEA rule, and recorded as signed without a second factor (no authenticator).
+    signed = cli.sql(
+        "SELECT signed_with_second_factor, signed_at FROM prescriptions WHERE schedule = 'II'"
+    )
+    assert [bool(row[0]) for row in signed] == [False]
+    assert signed[0][1] is not None
     dea = cli.sql(
         "SELECT d.status FROM credential_documents d JOIN users u ON u.id = d.practitioner_id "
         "WHERE u.email = 'doctor@healthcare.com' AND d.category = 'dea_registration'"
