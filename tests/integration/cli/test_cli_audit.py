@@ -17,7 +17,9 @@ def test_verify_passes_then_fails_after_an_edit_in_sql(cli: Cli) -> None:
     _seed(cli)
     result = cli.run("audit", "verify")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("audit chain intact: 4 events")
+    recorded = cli.sql("SELECT count(*) FROM audit_events")[0][0]
+    assert recorded > 4
+    assert result.stdout.startswith(f"audit chain intact: {recorded} events")
 
     first = cli.sql("SELECT min(seq) FROM audit_events")[0][0]
     cli.sql("UPDATE audit_events SET action = 'organization.delete' WHERE seq = :seq", seq=first)
@@ -34,14 +36,12 @@ def test_export_writes_one_json_object_per_event(cli: Cli) -> None:
     target.parent.mkdir()
     result = cli.run("audit", "export", "--out", str(target))
     assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == "exported 4 events"
+    stored = [row[0] for row in cli.sql("SELECT action FROM audit_events ORDER BY seq")]
+    assert result.stderr.strip() == f"exported {len(stored)} events"
     events = [json.loads(line) for line in target.read_text().splitlines()]
-    assert [e["action"] for e in events] == [
-        "demo.seed",
-        "demo.records",
-        "organization.create",
-        "organization.create",
-    ]
+    assert [e["action"] for e in events] == stored
+    assert stored[:2] == ["demo.seed", "demo.records"]
+    assert stored[-2:] == ["organization.create", "organization.create"]
     assert all(e["method"] == "CLI" for e in events)
 
 
