@@ -132,3 +132,23 @@ def test_s3_urls(url: str, expected: tuple[str, str]) -> None:
 def test_bad_storage_urls_say_what_to_write(url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         open_storage(url)
+
+
+@pytest.mark.asyncio
+async def test_a_stream_failing_after_parts_went_up_leaves_no_object_and_no_upload(
+    moto_server: MotoServer,
+) -> None:
+    client = moto_server.client("s3")
+    bucket = moto_server.new_bucket()
+    storage = S3Storage(client, bucket, part_size=MIN_PART_SIZE)
+
+    async def failing() -> AsyncIterator[bytes]:
+        for _ in range(5 * MIN_PART_SIZE // (1024 * 1024) // 2):
+            yield os.urandom(1024 * 1024)
+        raise RuntimeError("client went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        await storage.put("orgs/1/big", failing())
+
+    assert not await storage.exists("orgs/1/big")
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []

@@ -88,6 +88,9 @@ class S3Storage:
         size = 0
         part = bytearray()
         upload: _MultipartUpload | None = None
+        # One part goes up while the next is gathered (and encrypted upstream):
+        # memory stays within two parts.
+        in_flight: asyncio.Future[None] | None = None
         try:
             async for chunk in chunks:
                 part += chunk
@@ -97,7 +100,11 @@ class S3Storage:
                         upload = await self._call(key, self._begin_multipart, name)
                     body = bytes(part[: self._part_size])
                     del part[: self._part_size]
-                    await self._call(key, upload.send, body)
+                    if in_flight is not None:
+                        await in_flight
+                    in_flight = asyncio.ensure_future(self._call(key, upload.send, body))
+            if in_flight is not None:
+                await in_flight
             if upload is None:
                 await self._call(key, self._put_single, name, bytes(part))
             else:
@@ -106,9 +113,10 @@ class S3Storage:
                 await self._call(key, upload.complete)
         except BaseException:
             if upload is not None:
-                # Runs on even when this task is cancelled; a failing abort leaves a
-                # pending upload for the bucket's lifecycle rule, never a visible object.
-                abort = asyncio.ensure_future(asyncio.to_thread(upload.abort))
+                # Runs on even when this task is cancelled (after a part still being
+                # sent); a failing abort leaves a pending upload for the bucket's
+                # lifecycle rule, never a visible object.
+                abort = asyncio.ensure_future(_abort_after(in_flight, upload))
                 with contextlib.suppress(BaseException):
                     await asyncio.shield(abort)
             raise
@@ -282,6 +290,13 @@ class _MultipartUpload:
             self._client.abort_multipart_upload(
                 Bucket=self._bucket, Key=self._name, UploadId=self._upload_id
             )
+
+
+async def _abort_after(in_flight: asyncio.Future[None] | None, upload: _MultipartUpload) -> None:
+    if in_flight is not None:
+        with contextlib.suppress(BaseException):
+            await in_flight
+    await asyncio.to_thread(upload.abort)
 
 
 def _error_code(exc: BaseException) -> str | None:
