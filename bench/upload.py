@@ -9,7 +9,12 @@ The floor: SHA-256 + one-shot AES-256-GCM of the same bytes, written to a file
 on the same filesystem and fsynced. Uploads go one at a time, so files/s is the
 inverse of the median latency.
 
+With `--storage s3` the server stores into a bucket on a local S3 API server
+(moto's, a separate process on this machine) through the S3 adapter; the floor
+stays the local file write, so the ratio shows what the S3 path costs.
+
     .venv/bin/python bench/upload.py [--sizes 1,16] [--rounds 20] [--backends sqlite,postgresql]
+                                     [--storage file,s3]
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ import io
 import json
 import os
 import secrets
+import sys
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -31,12 +39,14 @@ from _common import (
     clinvault_server,
     deployment,
     floor_write,
+    free_port,
     login,
     machine,
     opened,
     percentile,
     run_main,
     seed_accounts,
+    serving,
     timing_line,
 )
 from _load import Connection
@@ -151,18 +161,75 @@ async def measure(target: Deployment, sizes: list[int], rounds: int) -> list[Siz
     return results
 
 
-async def run(sizes: list[int], rounds: int, backends: list[str]) -> None:
+@asynccontextmanager
+async def s3_api(target: Deployment) -> AsyncIterator[Callable[[bytes], float]]:
+    """moto's S3 API server as a separate process, one bucket, and the server's settings."""
+    import boto3
+
+    port = free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    log_path = target.home / "s3-api.log"
+    async with serving(command, {}, log_path, port=port, ready_path="/moto-api/"):
+        endpoint = f"http://127.0.0.1:{port}"
+        bucket = f"clinvault-bench-{secrets.token_hex(4)}"
+        client = boto3.session.Session(
+            aws_access_key_id="bench", aws_secret_access_key="bench-secret", region_name="us-east-1"
+        ).client("s3", endpoint_url=endpoint)
+        client.create_bucket(Bucket=bucket)
+
+        def bare_put(data: bytes) -> float:
+            """Seconds for one plain PutObject of `data` to the same S3 API server."""
+            started = time.perf_counter()
+            client.put_object(Bucket=bucket, Key=f"bare/{secrets.token_hex(8)}", Body=data)
+            return time.perf_counter() - started
+
+        target.env.update(
+            {
+                **credentials,
+                "CLINVAULT_STORAGE_URL": f"s3://{bucket}/bench",
+                "CLINVAULT_S3_ENDPOINT_URL": endpoint,
+            }
+        )
+        yield bare_put
+
+
+async def run(sizes: list[int], rounds: int, backends: list[str], storages: list[str]) -> None:
     print(f"machine: {machine()}")
     print(f"POST /api/credentials/submissions, one PDF per submission, {rounds} rounds")
     for backend in backends:
-        async with deployment(backend) as target:
+        for storage in storages:
+            await run_one(sizes, rounds, backend, storage)
+
+
+async def run_one(sizes: list[int], rounds: int, backend: str, storage: str) -> None:
+    if storage not in ("file", "s3"):
+        raise ValueError(f"unknown storage {storage!r}: use file or s3")
+    bare: dict[int, list[float]] = {}
+    async with deployment(backend) as target:
+        if storage == "s3":
+            async with s3_api(target) as bare_put:
+                results = await measure(target, sizes, rounds)
+                for result in results:
+                    data = os.urandom(result.size)
+                    timings = [await asyncio.to_thread(bare_put, data) for _ in range(rounds + 1)]
+                    bare[result.size] = timings[1:]
+        else:
             results = await measure(target, sizes, rounds)
-        print(f"{backend}:")
-        for result in results:
-            print(f"  {result.size / MIB:.1f} MiB PDF")
-            print(timing_line("floor (sha+gcm+fsync)", result.floor, result.size))
-            print(timing_line("HTTP upload (201)", result.upload, result.size))
-            print(f"    ratio upload/floor: {result.ratio():.2f} (goal >= {GOAL_RATIO})")
+    print(f"{backend}, {storage} storage:")
+    for result in results:
+        print(f"  {result.size / MIB:.1f} MiB PDF")
+        print(timing_line("floor (sha+gcm+fsync)", result.floor, result.size))
+        print(timing_line("HTTP upload (201)", result.upload, result.size))
+        print(f"    ratio upload/floor: {result.ratio():.2f} (goal >= {GOAL_RATIO})")
+        if result.size in bare:
+            print(timing_line("bare boto3 PutObject", bare[result.size], result.size))
+            ratio = percentile(bare[result.size], 0.5) / percentile(result.upload, 0.5)
+            print(f"    ratio upload/bare PutObject: {ratio:.2f}")
 
 
 def main() -> None:
@@ -170,12 +237,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,16", help="PDF sizes in MiB")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--storage", default="file", help="file, s3 or file,s3")
     args = parser.parse_args()
     run_main(
         run(
             [int(s) for s in args.sizes.split(",")],
             args.rounds,
             [b.strip() for b in args.backends.split(",")],
+            [s.strip() for s in args.storage.split(",")],
         )
     )
 
