@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -152,3 +153,26 @@ async def test_a_stream_failing_after_parts_went_up_leaves_no_object_and_no_uplo
 
     assert not await storage.exists("orgs/1/big")
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+@pytest.mark.asyncio
+async def test_an_endpoint_that_never_answers_times_out_as_unavailable() -> None:
+    import boto3
+    from botocore.config import Config
+
+    with socket.socket() as silent:  # accepts connections (backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        client = boto3.session.Session(
+            aws_access_key_id="t", aws_secret_access_key="t", region_name="us-east-1"
+        ).client(
+            "s3",
+            endpoint_url=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            config=Config(connect_timeout=1, read_timeout=1, retries={"total_max_attempts": 1}),
+        )
+        storage = S3Storage(client, "bucket")
+
+        with pytest.raises(StorageUnavailable, match=r"unreachable \(ReadTimeoutError\)"):
+            await storage.check()
+        with pytest.raises(StorageUnavailable):
+            await storage.put("orgs/1/doc", _pieces(b"x", 1))
