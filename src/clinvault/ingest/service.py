@@ -273,7 +273,7 @@ class IngestService:
             raise IngestReportMissing(
                 "This job has no error report: it rejected no rows, or has not finished yet."
             )
-        return self.container.objects.get(
+        return await self.container.objects.open(
             stored.storage_key, WrappedKey(stored.key_version, stored.wrapped_key), stored.sha256
         )
 

@@ -158,7 +158,7 @@ class PrescriptionDocumentService:
             raise PrescriptionDocumentNotFound(NO_DOCUMENT)
         if found.for_pharmacy:
             await self.engine.audit_shared(principal, rx, "document")
-        chunks = self.container.objects.get(
+        chunks = await self.container.objects.open(
             stored.storage_key,
             WrappedKey(version=stored.key_version, blob=stored.wrapped_key),
             expected_sha256=stored.sha256,
