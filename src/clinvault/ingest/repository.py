@@ -11,11 +11,13 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinvault.batching import pages
 from clinvault.models.ingest import IngestJob, IngestRowError, IngestSettings, IngestUpload
 from clinvault.models.objects import EncryptedObject
 from clinvault.records.pagination import PageRequest
 
 REPORTABLE = ("completed", "completed_with_errors")
+_ERRORS: Any = IngestRowError.__table__
 
 
 class IngestRepository:
@@ -116,8 +118,8 @@ class IngestRepository:
         return found
 
     async def add_errors(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(IngestRowError), rows)
+        for page in pages(rows):  # a few statement shapes (clinvault.batching)
+            await self.session.execute(insert(_ERRORS), page)
 
     async def errors(
         self, job_id: uuid.UUID, *, tenant: uuid.UUID

@@ -1,4 +1,5 @@
-"""Lines decoded from byte chunks: the same lines a file opened with newline='' gives."""
+"""Lines decoded from byte chunks (the same lines a file opened with newline="" gives),
+and the fixed statement shapes of bulk writes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clinvault.batching import padded, pages
 from clinvault.ingest.lines import ChunkLines
 from clinvault.ingest.parser import FileProblem, RowError, RowReader, ValidRow
 
@@ -82,3 +84,17 @@ def test_rows_up_to_the_checkpoint_are_skipped_with_their_errors() -> None:
     assert [row.line for row in every] == [2, 4, 5]
     resumed = list(RowReader(chunked(body, 4), now=NOW, skip_through=4))
     assert resumed == every[2:]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 127, 128, 129, 255, 1000, 1001])
+def test_pages_cover_every_row_in_few_shapes(count: int) -> None:
+    rows = list(range(count))
+    sliced = list(pages(rows))
+    assert [row for page in sliced for row in page] == rows
+    assert {len(page) for page in sliced} <= {128, 64, 32, 16, 8, 4, 2, 1}
+
+
+def test_padded_lists_keep_their_values_and_have_power_of_two_lengths() -> None:
+    assert padded([]) == []
+    assert padded(["a", "b", "c"]) == ["a", "b", "c", "c"]
+    assert {len(padded(list(range(n)))) for n in range(1, 1025)} == {2**k for k in range(11)}

@@ -5,7 +5,9 @@ patient, the import key and version of a record) and RETURNING, so two
 imports of overlapping files running at once never write a row twice: the
 loser of a race sees which rows it did not insert and reads them back. Rows
 are inserted in the order of their unique key, so that two such imports take
-their row locks in the same order and cannot deadlock each other.
+their row locks in the same order and cannot deadlock each other. Rows go a
+page at a time and IN lists are padded (clinvault.batching), so that batches of
+any size reuse a few prepared statements.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinvault.batching import padded, pages
 from clinvault.models.records import MedicalRecord, Patient, PatientSearchToken
 
 _TOKENS: Any = PatientSearchToken.__table__
@@ -46,7 +49,7 @@ class ImportRepository:
             return {}
         rows = await self.session.execute(
             select(Patient.mrn_index, Patient.id, Patient.first_name, Patient.last_name).where(
-                Patient.organization_id == tenant, Patient.mrn_index.in_(list(digests))
+                Patient.organization_id == tenant, Patient.mrn_index.in_(padded(digests))
             )
         )
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
@@ -59,12 +62,11 @@ class ImportRepository:
         statement = self._insert_ignoring(table, ["organization_id", "mrn_index"]).returning(
             table.c.id
         )
-        result = await self.session.execute(statement, sorted(rows, key=_by("mrn_index")))
-        return set(result.scalars().all())
+        return await self._insert_returning(statement, sorted(rows, key=_by("mrn_index")))
 
     async def insert_tokens(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(_TOKENS), rows)
+        for page in pages(rows):
+            await self.session.execute(insert(_TOKENS), page)
 
     async def latest_by_key(
         self, keys: Sequence[str], *, tenant: uuid.UUID
@@ -74,7 +76,9 @@ class ImportRepository:
             return {}
         highest = (
             select(MedicalRecord.import_key, func.max(MedicalRecord.version).label("top"))
-            .where(MedicalRecord.organization_id == tenant, MedicalRecord.import_key.in_(keys))
+            .where(
+                MedicalRecord.organization_id == tenant, MedicalRecord.import_key.in_(padded(keys))
+            )
             .group_by(MedicalRecord.import_key)
             .subquery()
         )
@@ -102,8 +106,15 @@ class ImportRepository:
         statement = self._insert_ignoring(
             table, ["organization_id", "import_key", "version"]
         ).returning(table.c.id)
-        result = await self.session.execute(statement, sorted(rows, key=_by("import_key")))
-        return set(result.scalars().all())
+        return await self._insert_returning(statement, sorted(rows, key=_by("import_key")))
+
+    async def _insert_returning(self, statement: Any, rows: list[dict[str, Any]]) -> set[Any]:
+        """The ids the statement inserted, the rows sent a page at a time (few shapes)."""
+        inserted: set[Any] = set()
+        for page in pages(rows):
+            result = await self.session.execute(statement, page)
+            inserted.update(result.scalars().all())
+        return inserted
 
     async def mark_superseded(
         self, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]], *, tenant: uuid.UUID
