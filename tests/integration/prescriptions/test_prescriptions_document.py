@@ -83,7 +83,8 @@ async def test_a_nurse_attaches_to_her_own_draft_and_nobody_else_does(
     client: httpx.AsyncClient, loop: Loop
 ) -> None:
     rx = await draft(client, loop, who=loop.nurse, prescriber_id=str(loop.doctor.user.id))
-    pdf = scan("order.pdf", valid_pdf(), "application/pdf")
+    order = valid_pdf()
+    pdf = scan("order.pdf", order, "application/pdf")
     for refused in (loop.colleague, loop.org_admin, loop.patient):
         problem(await attach(client, refused, rx["id"], pdf), 403, "permission_denied")
     problem(await attach(client, loop.clerk, rx["id"], pdf), 403, "permission_denied")
@@ -91,7 +92,7 @@ async def test_a_nurse_attaches_to_her_own_draft_and_nobody_else_does(
     done = await attach(client, loop.nurse, rx["id"], pdf)
     assert done.status_code == 201, done.text
     assert (await client.get(f"/api/prescriptions/{rx['id']}/document",
-                             headers=loop.doctor.headers)).content == valid_pdf()  # fmt: skip
+                             headers=loop.doctor.headers)).content == order  # fmt: skip
 
 
 @pytest.mark.parametrize(
