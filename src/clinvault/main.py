@@ -13,6 +13,7 @@ from clinvault.audit.chain import AuditChainer
 from clinvault.audit.commands import open_checkpointer
 from clinvault.audit.routes import router as audit_router
 from clinvault.bootstrap import Container, build_container
+from clinvault.careplans.routes import routers as careplans_routers
 from clinvault.config import Settings
 from clinvault.credentials.routes import body_limit_overrides as credential_body_limits
 from clinvault.credentials.routes import router as credentials_router
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     for router in records_routers:
         app.include_router(router)
     for router in prescriptions_routers:
+        app.include_router(router)
+    for router in careplans_routers:
         app.include_router(router)
     app.include_router(ingest_router)
     mount_portal(app)

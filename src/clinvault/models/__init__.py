@@ -2,6 +2,7 @@
 
 from clinvault.models.audit import AuditEvent
 from clinvault.models.base import Base
+from clinvault.models.careplans import CarePlan, CarePlanVersion
 from clinvault.models.credentials import (
     CredentialCategory,
     CredentialDocument,
@@ -34,6 +35,8 @@ __all__ = [
     "Appointment",
     "AuditEvent",
     "Base",
+    "CarePlan",
+    "CarePlanVersion",
     "CredentialCategory",
     "CredentialDocument",
     "CredentialReminder",

@@ -4,22 +4,90 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-06
 
-Care plans: plans, immutable versions, shares, comments, watchers.
+Care plans: plans (title and content encrypted) and their immutable numbered
+versions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0007"
 down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+UTC_TIME = sa.DateTime(timezone=True)
+
+
+def _fk(
+    table: str, column: str, target: str, ondelete: str | None = "RESTRICT"
+) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        [column],
+        [f"{target}.id"],
+        name=f"fk_{table}_{column}_{target}",
+        ondelete=ondelete,
+    )
+
+
+def _base(table: str) -> list[sa.Column[object] | sa.PrimaryKeyConstraint]:
+    return [
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", UTC_TIME, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=f"pk_{table}"),
+    ]
+
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "care_plans",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("patient_id", sa.Uuid(), nullable=False),
+        sa.Column("author_id", sa.Uuid(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("shared_with_patient", sa.Boolean(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_by", sa.Uuid(), nullable=True),
+        sa.Column("updated_at", UTC_TIME, nullable=False),
+        *_base("care_plans"),
+        _fk("care_plans", "organization_id", "organizations"),
+        _fk("care_plans", "patient_id", "patients"),
+        _fk("care_plans", "author_id", "users", "SET NULL"),
+        _fk("care_plans", "updated_by", "users", "SET NULL"),
+    )
+    op.create_index(
+        "ix_care_plans_patient", "care_plans", ["organization_id", "patient_id", "status"]
+    )
+
+    op.create_table(
+        "care_plan_versions",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("author_id", sa.Uuid(), nullable=True),
+        sa.Column("author_name", sa.String(length=200), nullable=False),
+        sa.Column("acting_organization_id", sa.Uuid(), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("shared_with_patient", sa.Boolean(), nullable=False),
+        sa.Column("restored_from", sa.Integer(), nullable=True),
+        *_base("care_plan_versions"),
+        _fk("care_plan_versions", "organization_id", "organizations"),
+        _fk("care_plan_versions", "plan_id", "care_plans", "CASCADE"),
+        _fk("care_plan_versions", "author_id", "users", "SET NULL"),
+        _fk("care_plan_versions", "acting_organization_id", "organizations", "SET NULL"),
+        sa.UniqueConstraint("plan_id", "number", name="uq_care_plan_versions_plan_id"),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("care_plan_versions")
+    op.drop_index("ix_care_plans_patient", table_name="care_plans")
+    op.drop_table("care_plans")

@@ -1,0 +1,1 @@
+"""Care plans: versioned treatment plans written by providers."""

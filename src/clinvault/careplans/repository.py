@@ -1,0 +1,124 @@
+"""All SQL of care plans, every query scoped by the owning organization.
+
+A change is written with a compare-and-set on the plan's version
+(`UPDATE ... WHERE id = :id AND version = :based_on`), and versions are unique
+per plan, so two concurrent updates based on one version cannot both win, on
+either database.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from clinvault.models.careplans import CarePlan, CarePlanVersion
+from clinvault.models.identity import Organization, User
+from clinvault.models.records import Patient
+from clinvault.timeutil import utcnow
+
+
+class CarePlanRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, row: object) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def organization_global(self, organization_id: uuid.UUID) -> Organization | None:
+        return await self.session.get(Organization, organization_id)
+
+    async def user_global(self, user_id: uuid.UUID) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def patient(self, patient_id: uuid.UUID, *, tenant: uuid.UUID) -> Patient | None:
+        row = await self.session.get(Patient, patient_id)
+        return row if row is not None and row.organization_id == tenant else None
+
+    async def patient_of_user(self, user_id: uuid.UUID, *, tenant: uuid.UUID) -> Patient | None:
+        return (
+            await self.session.execute(
+                select(Patient).where(Patient.organization_id == tenant, Patient.user_id == user_id)
+            )
+        ).scalar_one_or_none()
+
+    async def get(self, plan_id: uuid.UUID, *, tenant: uuid.UUID) -> CarePlan | None:
+        return (
+            await self.session.execute(
+                select(CarePlan).where(CarePlan.id == plan_id, CarePlan.organization_id == tenant)
+            )
+        ).scalar_one_or_none()
+
+    async def search(
+        self,
+        *,
+        tenant: uuid.UUID,
+        patient_id: uuid.UUID | None,
+        status: str | None,
+        patient_only: bool,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[CarePlan], int]:
+        where = [CarePlan.organization_id == tenant]
+        if patient_id is not None:
+            where.append(CarePlan.patient_id == patient_id)
+        if status is not None:
+            where.append(CarePlan.status == status)
+        if patient_only:
+            where.append(CarePlan.shared_with_patient.is_(True))
+        total = (
+            await self.session.execute(select(func.count()).select_from(CarePlan).where(*where))
+        ).scalar_one()
+        rows = await self.session.execute(
+            select(CarePlan)
+            .where(*where)
+            .order_by(CarePlan.updated_at.desc(), CarePlan.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows.scalars()), int(total)
+
+    async def advance(
+        self, plan: CarePlan, *, based_on: int, version: CarePlanVersion, user_id: uuid.UUID
+    ) -> bool:
+        """Make `version` the plan's current one, if the plan is still at `based_on`."""
+        now = utcnow()
+        result = await self.session.execute(
+            update(CarePlan)
+            .where(CarePlan.id == plan.id, CarePlan.version == based_on)
+            .values(
+                version=version.number,
+                status=version.status,
+                title=version.title,
+                content=version.content,
+                shared_with_patient=version.shared_with_patient,
+                updated_by=user_id,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return False
+        self.session.add(version)
+        await self.session.flush()
+        await self.session.refresh(plan)
+        return True
+
+    async def versions(self, plan_id: uuid.UUID) -> list[CarePlanVersion]:
+        rows = await self.session.execute(
+            select(CarePlanVersion)
+            .where(CarePlanVersion.plan_id == plan_id)
+            .order_by(CarePlanVersion.number)
+        )
+        return list(rows.scalars())
+
+    async def version(self, plan_id: uuid.UUID, number: int) -> CarePlanVersion | None:
+        return (
+            await self.session.execute(
+                select(CarePlanVersion).where(
+                    CarePlanVersion.plan_id == plan_id, CarePlanVersion.number == number
+                )
+            )
+        ).scalar_one_or_none()

@@ -1,0 +1,135 @@
+"""Request and response bodies of care plans.
+
+Every field is bounded: text refuses control characters (the body may hold
+line breaks), lists have a maximum length, dates are plausible.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from clinvault.careplans.states import ActivityStatus, PlanStatus
+from clinvault.inputs import MultiLine, Name, PlausibleDate, SingleLine
+
+MAX_BODY = 50_000
+MAX_GOALS = 50
+MAX_ACTIVITIES = 100
+
+Goal = Annotated[str, SingleLine(500)]
+Body = Annotated[str, MultiLine(MAX_BODY, min_length=0, strip=False)]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Activity(RequestBody):
+    what: Annotated[str, SingleLine(500)]
+    who: Annotated[str, SingleLine(200)] | None = None
+    when: Annotated[str, SingleLine(200)] | None = None
+    status: ActivityStatus = ActivityStatus.NOT_STARTED
+
+
+class CarePlanContent(RequestBody):
+    """What a version of a plan says."""
+
+    title: Name
+    status: PlanStatus = PlanStatus.DRAFT
+    period_start: PlausibleDate | None = None
+    period_end: PlausibleDate | None = None
+    goals: Annotated[list[Goal], Field(max_length=MAX_GOALS)] = []
+    activities: Annotated[list[Activity], Field(max_length=MAX_ACTIVITIES)] = []
+    body: Body = Field("", description=f"Markdown, at most {MAX_BODY} characters")
+    shared_with_patient: bool = Field(False, description="The patient reads it, read-only")
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> CarePlanContent:
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start: swap or correct the dates")
+        return self
+
+
+class CarePlanCreate(CarePlanContent):
+    patient_id: uuid.UUID
+
+
+class CarePlanUpdate(CarePlanContent):
+    """The whole new content; the version it is based on travels in `If-Match`."""
+
+
+class ActivityRead(BaseModel):
+    what: str
+    who: str | None
+    when: str | None
+    status: ActivityStatus
+
+
+class ContentRead(BaseModel):
+    title: str
+    status: PlanStatus
+    period_start: date | None
+    period_end: date | None
+    goals: list[str]
+    activities: list[ActivityRead]
+    body: str
+    body_html: str
+    shared_with_patient: bool
+
+
+class CarePlanRead(ContentRead):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    patient_id: uuid.UUID
+    version: int
+    etag: str
+    author_id: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CarePlanSummary(BaseModel):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    title: str
+    status: PlanStatus
+    version: int
+    updated_at: datetime
+
+
+class CarePlanList(BaseModel):
+    items: list[CarePlanSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class VersionSummary(BaseModel):
+    number: int
+    author_id: uuid.UUID | None
+    author_name: str
+    created_at: datetime
+    status: PlanStatus
+    restored_from: int | None
+
+
+class VersionRead(VersionSummary):
+    plan_id: uuid.UUID
+    content: ContentRead
+
+
+class FieldChange(BaseModel):
+    field: str
+    before: object
+    after: object
+
+
+class DiffRead(BaseModel):
+    plan_id: uuid.UUID
+    from_version: int
+    to_version: int
+    changes: list[FieldChange]
+    body_diff: list[str] = Field(description="A unified line diff of the body")

@@ -1,0 +1,34 @@
+"""Care plans: plans, versions, concurrent updates."""
+
+from __future__ import annotations
+
+from clinvault.errors.base import AppError, NotFound, RequestInvalid
+
+
+class CarePlanNotFound(NotFound):
+    code = "care_plan_not_found"
+    title = "Care plan not found"
+
+
+class CarePlanVersionNotFound(NotFound):
+    code = "care_plan_version_not_found"
+    title = "Care plan version not found"
+
+
+class CarePlanInvalid(RequestInvalid):
+    code = "care_plan_invalid"
+    title = "The care plan is not valid"
+
+
+class CarePlanChanged(AppError):
+    """The update was based on an older version: someone else changed the plan meanwhile."""
+
+    status = 412
+    code = "care_plan_changed"
+    title = "The care plan changed meanwhile"
+
+
+class CarePlanVersionRequired(AppError):
+    status = 428
+    code = "care_plan_version_required"
+    title = "Say which version the change is based on"

@@ -1,0 +1,63 @@
+"""Care plans (FHIR CarePlan) and their immutable numbered versions.
+
+The plan row holds the current version's content, for lists and reads; every
+change writes a new `CarePlanVersion` and never rewrites an old one. Title and
+content (period, goals, activities, the Markdown body, as JSON) are PHI:
+`EncryptedString`. The status stays clear, so that lists filter on it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from clinvault.crypto.fields import EncryptedString
+from clinvault.models.base import Base, CreatedMixin, IdMixin
+from clinvault.timeutil import utcnow
+
+
+class CarePlan(IdMixin, CreatedMixin, Base):
+    __tablename__ = "care_plans"
+    __table_args__ = (Index("ix_care_plans_patient", "organization_id", "patient_id", "status"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id", ondelete="RESTRICT"))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(EncryptedString("care_plans.title"))
+    content: Mapped[str] = mapped_column(EncryptedString("care_plans.content"))
+    shared_with_patient: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    """The current version's number: every change checks the one it was based on."""
+    updated_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CarePlanVersion(IdMixin, CreatedMixin, Base):
+    """One immutable version: what the plan said, who wrote it, when."""
+
+    __tablename__ = "care_plan_versions"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    acting_organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(EncryptedString("care_plan_versions.title"))
+    content: Mapped[str] = mapped_column(EncryptedString("care_plan_versions.content"))
+    shared_with_patient: Mapped[bool] = mapped_column(Boolean, default=False)
+    restored_from: Mapped[int | None] = mapped_column(Integer)
