@@ -41,6 +41,8 @@ DAMAGED = (
     "the rows read before that point stay. Upload the file again."
 )
 
+STATISTICS_FIRST = 1000
+
 Progress = Callable[[int, int], None]
 """Called after each batch with (bytes of the file read, file size)."""
 
@@ -244,8 +246,11 @@ async def _write(
         job.rows_amended += outcome.amended
         job.rows_rejected += len(errors)
         job.patients_created += outcome.patients_created
+        written_before = job.rows_inserted - outcome.inserted
         job.checkpoint_row = batch.last_line
         job.bytes_read = max(job.bytes_read, batch.offset)
+        if _doubled(written_before, job.rows_inserted):
+            await RecordImportService(session, container).refresh_statistics()
         if (
             job.rows_read >= container.settings.ingest.min_rows_before_giving_up
             and job.rows_rejected * 100 > job.rows_read * max_invalid
@@ -259,6 +264,16 @@ async def _write(
             )
             return "failed"
     return None
+
+
+def _doubled(before: int, after: int) -> bool:
+    """True when the rows written crossed 1,000 x 2^k: statistics refreshed log(n) times."""
+    threshold = STATISTICS_FIRST
+    while threshold <= after:
+        if before < threshold:
+            return True
+        threshold *= 2
+    return False
 
 
 def _cancel(job: IngestJob) -> None:

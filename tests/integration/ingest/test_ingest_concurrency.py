@@ -15,6 +15,7 @@ from tests.factories import create_org
 from tests.integration.ingest.support import HEADER, importer, relative, ticket, wait_job
 
 from clinvault.bootstrap import Container
+from clinvault.ingest import processing
 from clinvault.models.records import MedicalRecord, Patient
 from clinvault.records.imports.service import RecordImportService
 
@@ -38,6 +39,8 @@ async def test_overlapping_jobs_at_once_write_each_row_once(
     org = await create_org(container)
     clerk = await importer(client, container, org)
     monkeypatch.setattr(container.settings.ingest, "batch_rows", BATCH_ROWS)
+    # Statistics are refreshed (ANALYZE on PostgreSQL) while the other job writes.
+    monkeypatch.setattr(processing, "STATISTICS_FIRST", 1)
 
     # Both jobs' first batches meet here, so the two jobs are writing at the same time.
     real = RecordImportService.write_batch

@@ -1,5 +1,5 @@
 """Lines decoded from byte chunks (the same lines a file opened with newline="" gives),
-and the fixed statement shapes of bulk writes."""
+and the fixed statement shapes and statistics refreshes of bulk writes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clinvault.batching import padded, pages
+from clinvault.ingest import processing
 from clinvault.ingest.lines import ChunkLines
 from clinvault.ingest.parser import FileProblem, RowError, RowReader, ValidRow
 
@@ -98,3 +99,22 @@ def test_padded_lists_keep_their_values_and_have_power_of_two_lengths() -> None:
     assert padded([]) == []
     assert padded(["a", "b", "c"]) == ["a", "b", "c", "c"]
     assert {len(padded(list(range(n)))) for n in range(1, 1025)} == {2**k for k in range(11)}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "refresh"),
+    [
+        (0, 999, False),
+        (0, 1000, True),
+        (999, 1000, True),
+        (1000, 1999, False),
+        (1500, 2500, True),
+        (5000, 7000, False),
+        (7000, 9000, True),
+        (0, 0, False),
+    ],
+)
+def test_statistics_are_refreshed_each_time_the_rows_written_double(
+    before: int, after: int, refresh: bool
+) -> None:
+    assert processing._doubled(before, after) is refresh

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,29 +74,26 @@ class ImportRepository:
         """Import key -> (record id, version, content digest) of its highest version."""
         if not keys:
             return {}
-        highest = (
-            select(MedicalRecord.import_key, func.max(MedicalRecord.version).label("top"))
-            .where(
-                MedicalRecord.organization_id == tenant, MedicalRecord.import_key.in_(padded(keys))
-            )
-            .group_by(MedicalRecord.import_key)
-            .subquery()
-        )
+        # Every version of the keys, by the unique (organization, key, version) index; the
+        # highest is picked here (a join on a grouped subquery made PostgreSQL scan the
+        # organization's records on every batch).
         rows = await self.session.execute(
             select(
                 MedicalRecord.import_key,
                 MedicalRecord.id,
                 MedicalRecord.version,
                 MedicalRecord.import_digest,
+            ).where(
+                MedicalRecord.organization_id == tenant,
+                MedicalRecord.import_key.in_(padded(keys)),
             )
-            .join(
-                highest,
-                (highest.c.import_key == MedicalRecord.import_key)
-                & (highest.c.top == MedicalRecord.version),
-            )
-            .where(MedicalRecord.organization_id == tenant)
         )
-        return {str(row[0]): (row[1], row[2], row[3]) for row in rows}
+        latest: dict[str, tuple[uuid.UUID, int, str | None]] = {}
+        for key, record_id, version, digest in rows:
+            known = latest.get(str(key))
+            if known is None or version > known[1]:
+                latest[str(key)] = (record_id, version, digest)
+        return latest
 
     async def insert_records(self, rows: list[dict[str, Any]]) -> set[uuid.UUID]:
         """Insert records whose (import key, version) is still free; the ids inserted."""
@@ -115,6 +112,16 @@ class ImportRepository:
             result = await self.session.execute(statement, page)
             inserted.update(result.scalars().all())
         return inserted
+
+    async def refresh_statistics(self) -> None:
+        """ANALYZE the tables a bulk import fills (PostgreSQL; SQLite needs none).
+
+        While an organization's first large import runs, the planner still thinks
+        it has a few hundred records and reads all of them through the
+        organization index on every batch instead of probing the unique keys.
+        """
+        if self.session.bind is not None and self.session.bind.dialect.name == "postgresql":
+            await self.session.execute(text("ANALYZE patients, medical_records"))
 
     async def mark_superseded(
         self, pairs: Sequence[tuple[uuid.UUID, uuid.UUID]], *, tenant: uuid.UUID

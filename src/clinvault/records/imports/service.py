@@ -166,6 +166,10 @@ class RecordImportService:
             await self._settle_races(lost, organization_id, outcome)
         return outcome
 
+    async def refresh_statistics(self) -> None:
+        """Let the database re-plan as an import grows the tables (call between batches)."""
+        await self.repository.refresh_statistics()
+
     async def _patients_of(
         self,
         visits: Sequence[Visit],
