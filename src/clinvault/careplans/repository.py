@@ -9,11 +9,12 @@ either database.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinvault.models.careplans import CarePlan, CarePlanVersion
+from clinvault.models.careplans import CarePlan, CarePlanShare, CarePlanVersion
 from clinvault.models.identity import Organization, User
 from clinvault.models.records import Patient
 from clinvault.timeutil import utcnow
@@ -51,17 +52,28 @@ class CarePlanRepository:
             )
         ).scalar_one_or_none()
 
+    async def get_global(self, plan_id: uuid.UUID) -> CarePlan | None:
+        """Any organization's plan: the caller checks tenant or share (`access.find`)."""
+        return await self.session.get(CarePlan, plan_id)
+
     async def search(
         self,
         *,
         tenant: uuid.UUID,
+        shared_to: uuid.UUID | None = None,
         patient_id: uuid.UUID | None,
         status: str | None,
         patient_only: bool,
         limit: int,
         offset: int,
     ) -> tuple[list[CarePlan], int]:
-        where = [CarePlan.organization_id == tenant]
+        owned: ColumnElement[bool] = CarePlan.organization_id == tenant
+        if shared_to is not None:
+            shared = select(CarePlanShare.plan_id).where(
+                _live(shared_to, tenant, utcnow()), CarePlanShare.accepted_at.is_not(None)
+            )
+            owned = or_(owned, CarePlan.id.in_(shared))
+        where = [owned]
         if patient_id is not None:
             where.append(CarePlan.patient_id == patient_id)
         if status is not None:
@@ -122,3 +134,86 @@ class CarePlanRepository:
                 )
             )
         ).scalar_one_or_none()
+
+    # shares
+
+    async def live_share_levels(
+        self, plan_id: uuid.UUID, *, user_id: uuid.UUID, organization_id: uuid.UUID, now: datetime
+    ) -> list[str]:
+        """The levels of the accepted, live shares of the plan to this user or organization."""
+        rows = await self.session.execute(
+            select(CarePlanShare.level).where(
+                CarePlanShare.plan_id == plan_id,
+                CarePlanShare.accepted_at.is_not(None),
+                _live(user_id, organization_id, now),
+            )
+        )
+        return [row[0] for row in rows]
+
+    async def share(self, share_id: uuid.UUID) -> CarePlanShare | None:
+        return await self.session.get(CarePlanShare, share_id)
+
+    async def shares_of_plan(self, plan_id: uuid.UUID) -> list[CarePlanShare]:
+        rows = await self.session.execute(
+            select(CarePlanShare)
+            .where(CarePlanShare.plan_id == plan_id)
+            .order_by(CarePlanShare.created_at, CarePlanShare.id)
+        )
+        return list(rows.scalars())
+
+    async def live_shares_owned(self, tenant: uuid.UUID, now: datetime) -> list[CarePlanShare]:
+        """Every live share (pending or accepted) of the organization's plans."""
+        rows = await self.session.execute(
+            select(CarePlanShare)
+            .where(
+                CarePlanShare.organization_id == tenant,
+                CarePlanShare.revoked_at.is_(None),
+                or_(CarePlanShare.expires_at.is_(None), CarePlanShare.expires_at > now),
+            )
+            .order_by(CarePlanShare.created_at, CarePlanShare.id)
+        )
+        return list(rows.scalars())
+
+    async def incoming_shares(
+        self, user_id: uuid.UUID, organization_id: uuid.UUID, now: datetime
+    ) -> list[CarePlanShare]:
+        rows = await self.session.execute(
+            select(CarePlanShare)
+            .where(
+                _live(user_id, organization_id, now),
+                CarePlanShare.organization_id != organization_id,
+            )
+            .order_by(CarePlanShare.created_at, CarePlanShare.id)
+        )
+        return list(rows.scalars())
+
+    async def names(
+        self, user_ids: set[uuid.UUID], org_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, str]:
+        found: dict[uuid.UUID, str] = {}
+        if user_ids:
+            rows = await self.session.execute(
+                select(User.id, User.display_name).where(User.id.in_(user_ids))
+            )
+            found.update({row[0]: row[1] for row in rows})
+        if org_ids:
+            rows = await self.session.execute(
+                select(Organization.id, Organization.name).where(Organization.id.in_(org_ids))
+            )
+            found.update({row[0]: row[1] for row in rows})
+        return found
+
+
+def _live(user_id: uuid.UUID, organization_id: uuid.UUID, now: datetime) -> ColumnElement[bool]:
+    """Shares to this user, or to their organization as a whole, neither revoked nor expired."""
+    return and_(
+        or_(
+            CarePlanShare.grantee_user_id == user_id,
+            and_(
+                CarePlanShare.grantee_user_id.is_(None),
+                CarePlanShare.grantee_organization_id == organization_id,
+            ),
+        ),
+        CarePlanShare.revoked_at.is_(None),
+        or_(CarePlanShare.expires_at.is_(None), CarePlanShare.expires_at > now),
+    )

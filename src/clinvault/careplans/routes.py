@@ -18,8 +18,9 @@ from clinvault.careplans.schemas import (
     VersionSummary,
 )
 from clinvault.careplans.service import CarePlanService
+from clinvault.careplans.share_routes import router as share_router
 from clinvault.careplans.states import PlanStatus
-from clinvault.deps import PrincipalDep, SessionDep
+from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.inputs import INT32_MAX, Limit, Offset, SingleLine
 
 router = APIRouter(prefix="/api/care-plans", tags=["care plans"], responses=problem_responses(404))
@@ -38,33 +39,42 @@ def _tagged(response: Response, plan: CarePlanRead) -> CarePlanRead:
 
 @router.post("/", name="careplans.create", status_code=status.HTTP_201_CREATED)
 async def create_plan(
-    body: CarePlanCreate, response: Response, principal: PrincipalDep, session: SessionDep
+    body: CarePlanCreate,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
 ) -> CarePlanRead:
     """A plan and its version 1 (doctors, nurses, organization administrators)."""
-    return _tagged(response, await CarePlanService(session).create(principal, body))
+    return _tagged(response, await CarePlanService(session, container).create(principal, body))
 
 
 @router.get("/", name="careplans.list")
 async def list_plans(
     principal: PrincipalDep,
     session: SessionDep,
+    container: ContainerDep,
     patient_id: uuid.UUID | None = None,
     status_filter: Annotated[PlanStatus | None, Query(alias="status")] = None,
     limit: Annotated[Limit, Query(description="Page size")] = 50,
     offset: Annotated[Offset, Query(description="Items to skip")] = 0,
 ) -> CarePlanList:
     """The organization's plans (clinicians) or a patient's own shared ones."""
-    return await CarePlanService(session).search(
+    return await CarePlanService(session, container).search(
         principal, patient_id=patient_id, status=status_filter, limit=limit, offset=offset
     )
 
 
 @router.get("/{plan_id}", name="careplans.read")
 async def read_plan(
-    plan_id: Id, response: Response, principal: PrincipalDep, session: SessionDep
+    plan_id: Id,
+    response: Response,
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
 ) -> CarePlanRead:
     """The current version, with its ETag."""
-    return _tagged(response, await CarePlanService(session).get(principal, plan_id))
+    return _tagged(response, await CarePlanService(session, container).get(principal, plan_id))
 
 
 @router.put("/{plan_id}", name="careplans.update", responses=problem_responses(404, 412, 428))
@@ -74,28 +84,33 @@ async def update_plan(
     response: Response,
     principal: PrincipalDep,
     session: SessionDep,
+    container: ContainerDep,
     if_match: IfMatch = None,
 ) -> CarePlanRead:
     """A new version; `If-Match` names the version it is based on (412 if stale, 428 if
     missing)."""
-    service = CarePlanService(session)
+    service = CarePlanService(session, container)
     return _tagged(response, await service.update(principal, plan_id, body, if_match))
 
 
 @router.get("/{plan_id}/versions", name="careplans.versions.list")
 async def list_versions(
-    plan_id: Id, principal: PrincipalDep, session: SessionDep
+    plan_id: Id, principal: PrincipalDep, session: SessionDep, container: ContainerDep
 ) -> list[VersionSummary]:
     """Every version, oldest first: number, author, time, status."""
-    return await CarePlanService(session).versions(principal, plan_id)
+    return await CarePlanService(session, container).versions(principal, plan_id)
 
 
 @router.get("/{plan_id}/versions/{number}", name="careplans.versions.read")
 async def read_version(
-    plan_id: Id, number: Number, principal: PrincipalDep, session: SessionDep
+    plan_id: Id,
+    number: Number,
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
 ) -> VersionRead:
     """One version as it was written."""
-    return await CarePlanService(session).version(principal, plan_id, number)
+    return await CarePlanService(session, container).version(principal, plan_id, number)
 
 
 @router.post(
@@ -109,10 +124,11 @@ async def restore_version(
     response: Response,
     principal: PrincipalDep,
     session: SessionDep,
+    container: ContainerDep,
     if_match: IfMatch = None,
 ) -> CarePlanRead:
     """A new version copying version `number`; `If-Match` as for an update."""
-    service = CarePlanService(session)
+    service = CarePlanService(session, container)
     return _tagged(response, await service.restore(principal, plan_id, number, if_match))
 
 
@@ -121,11 +137,14 @@ async def diff_versions(
     plan_id: Id,
     principal: PrincipalDep,
     session: SessionDep,
+    container: ContainerDep,
     from_version: Annotated[int, Query(alias="from", ge=1, le=INT32_MAX)],
     to_version: Annotated[int, Query(alias="to", ge=1, le=INT32_MAX)],
 ) -> DiffRead:
     """The fields that changed between two versions and a line diff of the body."""
-    return await CarePlanService(session).diff(principal, plan_id, from_version, to_version)
+    return await CarePlanService(session, container).diff(
+        principal, plan_id, from_version, to_version
+    )
 
 
-routers = (router,)
+routers = (share_router, router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -133,3 +134,48 @@ class DiffRead(BaseModel):
     to_version: int
     changes: list[FieldChange]
     body_diff: list[str] = Field(description="A unified line diff of the body")
+
+
+class ShareLevel(StrEnum):
+    VIEW = "view"
+    COMMENT = "comment"
+    EDIT = "edit"
+
+
+class ShareCreate(RequestBody):
+    """To a user (`user_id`) or to another provider organization (`organization_id`)."""
+
+    user_id: uuid.UUID | None = None
+    organization_id: uuid.UUID | None = None
+    level: ShareLevel = ShareLevel.VIEW
+    expires_on: PlausibleDate | None = Field(
+        None, description="Last day of the share; another organization's defaults to 90 days"
+    )
+
+    @model_validator(mode="after")
+    def _one_grantee(self) -> ShareCreate:
+        if (self.user_id is None) == (self.organization_id is None):
+            raise ValueError("name exactly one of user_id or organization_id")
+        return self
+
+
+class ShareUpdate(RequestBody):
+    expires_on: PlausibleDate
+
+
+class ShareRead(BaseModel):
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    organization_id: uuid.UUID
+    grantee_user_id: uuid.UUID | None
+    grantee_organization_id: uuid.UUID
+    grantee_name: str
+    level: ShareLevel
+    state: str = Field(description="pending, live, expired or revoked")
+    expires_at: datetime | None
+    created_by: uuid.UUID | None
+    created_at: datetime
+    accepted_at: datetime | None
+    accepted_by: uuid.UUID | None
+    revoked_at: datetime | None
+    revoked_by: uuid.UUID | None

@@ -19,7 +19,9 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
-from clinvault.careplans import content, policies
+from clinvault.bootstrap import Container
+from clinvault.careplans import access, content, policies
+from clinvault.careplans.access import Access
 from clinvault.careplans.etags import etag, parse_if_match
 from clinvault.careplans.repository import CarePlanRepository
 from clinvault.careplans.schemas import (
@@ -36,7 +38,6 @@ from clinvault.careplans.states import PlanStatus
 from clinvault.errors import PatientNotFound, PermissionDenied
 from clinvault.errors.careplans import (
     CarePlanChanged,
-    CarePlanNotFound,
     CarePlanVersionNotFound,
     CarePlanVersionRequired,
 )
@@ -44,44 +45,45 @@ from clinvault.identity.principal import Principal
 from clinvault.models.careplans import CarePlan, CarePlanVersion
 from clinvault.timeutil import utcnow
 
-NOT_FOUND = "No such care plan among those you can see: check the id."
-
 
 class CarePlanService:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, container: Container | None = None) -> None:
         self.session = session
+        self.container = container
         self.repository = CarePlanRepository(session)
 
     async def _kind(self, principal: Principal) -> str:
-        organization = await self.repository.organization_global(principal.organization_id)
-        return "" if organization is None else organization.kind
+        return await access.organization_kind(self.repository, principal)
 
     async def _writer(self, principal: Principal) -> None:
         if not policies.can_write(principal, await self._kind(principal)):
             raise PermissionDenied("Only doctors, nurses and administrators write care plans.")
 
-    async def _find(self, principal: Principal, plan_id: uuid.UUID) -> CarePlan:
-        """The plan as `principal` may read it; 404 when its existence may not be revealed."""
-        context.describe_resource("care_plan", plan_id)
-        plan = await self.repository.get(plan_id, tenant=principal.organization_id)
-        if plan is None:
-            raise CarePlanNotFound(NOT_FOUND)
-        kind = await self._kind(principal)
-        if policies.is_clinician(principal, kind):
-            return plan
-        if policies.acts_as_patient(principal):
-            patient = await self.repository.patient(plan.patient_id, tenant=plan.organization_id)
-            user = None if patient is None else patient.user_id
-            if policies.patient_sees(principal, user, plan.shared_with_patient):
-                return plan
-            raise CarePlanNotFound(NOT_FOUND)
-        raise PermissionDenied("Only the organization's clinicians read care plans.")
+    async def find(self, principal: Principal, plan_id: uuid.UUID, what: str) -> Access:
+        """The plan as `principal` may see it; another organization's access is audited in
+        the owner's log, naming the acting organization."""
+        found = await access.find(self.repository, principal, plan_id)
+        if found.foreign:
+            acting = principal.organization_id
+            context.note_detail(f"{what};acting_organization={acting}")
+            ctx = context.current()
+            if ctx is not None and self.container is not None:
+                await self.container.audit.record_for_tenant(
+                    self.session,
+                    ctx,
+                    organization_id=found.plan.organization_id,
+                    detail=f"{what};acting_organization={acting}",
+                    action=f"careplans.{what}",
+                )
+        return found
 
-    async def _history_reader(self, principal: Principal, plan_id: uuid.UUID) -> CarePlan:
-        plan = await self._find(principal, plan_id)
-        if not policies.is_clinician(principal, await self._kind(principal)):
+    async def _history_reader(
+        self, principal: Principal, plan_id: uuid.UUID, what: str
+    ) -> CarePlan:
+        found = await self.find(principal, plan_id, what)
+        if found.patient:
             raise PermissionDenied("The version history is for the plan's clinicians.")
-        return plan
+        return found.plan
 
     async def _version_row(
         self, plan: CarePlan, principal: Principal, data: CarePlanContent, number: int
@@ -141,8 +143,10 @@ class CarePlanService:
     ) -> CarePlanList:
         context.describe_resource("care_plan")
         tenant = principal.organization_id
-        if not policies.can_list(principal, await self._kind(principal)):
+        kind = await self._kind(principal)
+        if not policies.can_list(principal, kind):
             raise PermissionDenied("Only clinicians and patients list care plans.")
+        shared_to = principal.user_id if policies.is_clinician(principal, kind) else None
         patient_only = policies.acts_as_patient(principal)
         if patient_only:
             own = await self.repository.patient_of_user(principal.user_id, tenant=tenant)
@@ -156,6 +160,7 @@ class CarePlanService:
             raise PatientNotFound("No patient with this id in your organization: check it.")
         rows, total = await self.repository.search(
             tenant=tenant,
+            shared_to=None if patient_id is not None else shared_to,
             patient_id=patient_id,
             status=None if status is None else status.value,
             patient_only=patient_only,
@@ -176,7 +181,7 @@ class CarePlanService:
         return CarePlanList(items=items, total=total, limit=limit, offset=offset)
 
     async def get(self, principal: Principal, plan_id: uuid.UUID) -> CarePlanRead:
-        return self._read(await self._find(principal, plan_id))
+        return self._read((await self.find(principal, plan_id, "read")).plan)
 
     # changing
 
@@ -188,9 +193,21 @@ class CarePlanService:
         if_match: str | None,
         *,
         restored_from: int | None = None,
+        what: str = "update",
     ) -> CarePlanRead:
-        plan = await self._find(principal, plan_id)
-        await self._writer(principal)
+        found = await self.find(principal, plan_id, what)
+        if found.level != "edit":
+            raise PermissionDenied(f"Your share lets you {found.level} this plan, not edit it.")
+        return await self._apply(found.plan, principal, data, if_match, restored_from)
+
+    async def _apply(
+        self,
+        plan: CarePlan,
+        principal: Principal,
+        data: CarePlanContent,
+        if_match: str | None,
+        restored_from: int | None,
+    ) -> CarePlanRead:
         if if_match is None:
             raise CarePlanVersionRequired(
                 "Send If-Match with the ETag of the version your change is based on "
@@ -224,22 +241,25 @@ class CarePlanService:
     async def restore(
         self, principal: Principal, plan_id: uuid.UUID, number: int, if_match: str | None
     ) -> CarePlanRead:
-        plan = await self._history_reader(principal, plan_id)
+        found = await self.find(principal, plan_id, "versions.restore")
+        if found.level != "edit":
+            raise PermissionDenied(f"Your share lets you {found.level} this plan, not edit it.")
+        plan = found.plan
         old = await self._version(plan, number)
         stored = content.load(old.title, old.status, old.content, old.shared_with_patient)
         data = CarePlanContent.model_validate(
             stored.model_dump(exclude={"body_html"}), strict=False
         )
-        return await self.update(principal, plan_id, data, if_match, restored_from=number)
+        return await self._apply(plan, principal, data, if_match, number)
 
     # history
 
     async def versions(self, principal: Principal, plan_id: uuid.UUID) -> list[VersionSummary]:
-        plan = await self._history_reader(principal, plan_id)
+        plan = await self._history_reader(principal, plan_id, "versions.list")
         return [_summary(row) for row in await self.repository.versions(plan.id)]
 
     async def version(self, principal: Principal, plan_id: uuid.UUID, number: int) -> VersionRead:
-        plan = await self._history_reader(principal, plan_id)
+        plan = await self._history_reader(principal, plan_id, "versions.read")
         row = await self._version(plan, number)
         return VersionRead(
             **_summary(row).model_dump(),
@@ -250,7 +270,7 @@ class CarePlanService:
     async def diff(
         self, principal: Principal, plan_id: uuid.UUID, from_number: int, to_number: int
     ) -> DiffRead:
-        plan = await self._history_reader(principal, plan_id)
+        plan = await self._history_reader(principal, plan_id, "diff")
         old = await self._version(plan, from_number)
         new = await self._version(plan, to_number)
         before = content.load(old.title, old.status, old.content, old.shared_with_patient)

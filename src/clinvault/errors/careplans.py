@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinvault.errors.base import AppError, NotFound, RequestInvalid
+from clinvault.errors.base import AppError, NotFound, PermissionDenied, RequestInvalid
 
 
 class CarePlanNotFound(NotFound):
@@ -32,3 +32,18 @@ class CarePlanVersionRequired(AppError):
     status = 428
     code = "care_plan_version_required"
     title = "Say which version the change is based on"
+
+
+class CarePlanShareNotFound(NotFound):
+    code = "care_plan_share_not_found"
+    title = "Share not found"
+
+
+class CarePlanShareInvalid(RequestInvalid):
+    code = "care_plan_share_invalid"
+    title = "The share is not valid"
+
+
+class CarePlanLevelTooHigh(PermissionDenied):
+    code = "care_plan_level_too_high"
+    title = "A share may not give more than the sharer holds"

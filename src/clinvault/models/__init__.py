@@ -2,7 +2,7 @@
 
 from clinvault.models.audit import AuditEvent
 from clinvault.models.base import Base
-from clinvault.models.careplans import CarePlan, CarePlanVersion
+from clinvault.models.careplans import CarePlan, CarePlanShare, CarePlanVersion
 from clinvault.models.credentials import (
     CredentialCategory,
     CredentialDocument,
@@ -36,6 +36,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CarePlan",
+    "CarePlanShare",
     "CarePlanVersion",
     "CredentialCategory",
     "CredentialDocument",

@@ -61,3 +61,45 @@ class CarePlanVersion(IdMixin, CreatedMixin, Base):
     content: Mapped[str] = mapped_column(EncryptedString("care_plan_versions.content"))
     shared_with_patient: Mapped[bool] = mapped_column(Boolean, default=False)
     restored_from: Mapped[int | None] = mapped_column(Integer)
+
+
+class CarePlanShare(IdMixin, CreatedMixin, Base):
+    """A grant: one plan shared with a user or with another provider organization.
+
+    A share to another organization always expires and shows there only once
+    one of its clinicians accepted it; a revoked share stays, naming who revoked
+    it and when.
+    """
+
+    __tablename__ = "care_plan_shares"
+    __table_args__ = (
+        Index("ix_care_plan_shares_plan", "plan_id"),
+        Index("ix_care_plan_shares_grantee_org", "grantee_organization_id"),
+        Index("ix_care_plan_shares_grantee_user", "grantee_user_id"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    """The plan's (owning) organization."""
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"))
+    grantee_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE")
+    )
+    grantee_organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    """The receiving organization (a user share: the user's own organization)."""
+    level: Mapped[str] = mapped_column(String(10))
+    expires_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    accepted_at: Mapped[datetime | None] = mapped_column()
+    accepted_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )

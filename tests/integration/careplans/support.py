@@ -17,6 +17,7 @@ from tests.integration.records.conftest import (
 
 from clinvault.bootstrap import Container
 from clinvault.identity.principal import Role
+from clinvault.models.identity import User
 
 PLANS = "/api/care-plans"
 
@@ -25,6 +26,7 @@ PLANS = "/api/care-plans"
 class World:
     clinic: Clinic
     patient_id: str
+    patient_user: User
     patient_headers: dict[str, str]
     foreign_doctor: dict[str, str]
     foreign_patient_id: str
@@ -41,12 +43,14 @@ class World:
 async def build_world(client: httpx.AsyncClient, container: Container) -> World:
     clinic = await open_clinic(client, container)
     patient = await add_patient(client, clinic.headers["clerk"])
-    _, patient_headers = await patient_account(client, container, clinic, patient["id"])
+    patient_user, patient_headers = await patient_account(client, container, clinic, patient["id"])
     other = await create_org(container)
     _, foreign_doctor = await member(container, other, Role.DOCTOR)
     _, foreign_clerk = await member(container, other, Role.CLERK)
     foreign_patient = await add_patient(client, foreign_clerk)
-    return World(clinic, patient["id"], patient_headers, foreign_doctor, foreign_patient["id"])
+    return World(
+        clinic, patient["id"], patient_user, patient_headers, foreign_doctor, foreign_patient["id"]
+    )
 
 
 def plan_body(patient_id: str, **overrides: Any) -> dict[str, Any]:

@@ -4,8 +4,8 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-06
 
-Care plans: plans (title and content encrypted) and their immutable numbered
-versions.
+Care plans: plans (title and content encrypted), their immutable numbered
+versions, and the shares that grant them to colleagues and other organizations.
 """
 
 from __future__ import annotations
@@ -86,8 +86,37 @@ def upgrade() -> None:
         sa.UniqueConstraint("plan_id", "number", name="uq_care_plan_versions_plan_id"),
     )
 
+    op.create_table(
+        "care_plan_shares",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("grantee_user_id", sa.Uuid(), nullable=True),
+        sa.Column("grantee_organization_id", sa.Uuid(), nullable=False),
+        sa.Column("level", sa.String(length=10), nullable=False),
+        sa.Column("expires_at", UTC_TIME, nullable=True),
+        sa.Column("created_by", sa.Uuid(), nullable=True),
+        sa.Column("accepted_at", UTC_TIME, nullable=True),
+        sa.Column("accepted_by", sa.Uuid(), nullable=True),
+        sa.Column("revoked_at", UTC_TIME, nullable=True),
+        sa.Column("revoked_by", sa.Uuid(), nullable=True),
+        *_base("care_plan_shares"),
+        _fk("care_plan_shares", "organization_id", "organizations"),
+        _fk("care_plan_shares", "plan_id", "care_plans", "CASCADE"),
+        _fk("care_plan_shares", "grantee_user_id", "users", "CASCADE"),
+        _fk("care_plan_shares", "grantee_organization_id", "organizations", "CASCADE"),
+        _fk("care_plan_shares", "created_by", "users", "SET NULL"),
+        _fk("care_plan_shares", "accepted_by", "users", "SET NULL"),
+        _fk("care_plan_shares", "revoked_by", "users", "SET NULL"),
+    )
+    op.create_index("ix_care_plan_shares_plan", "care_plan_shares", ["plan_id"])
+    op.create_index(
+        "ix_care_plan_shares_grantee_org", "care_plan_shares", ["grantee_organization_id"]
+    )
+    op.create_index("ix_care_plan_shares_grantee_user", "care_plan_shares", ["grantee_user_id"])
+
 
 def downgrade() -> None:
+    op.drop_table("care_plan_shares")
     op.drop_table("care_plan_versions")
     op.drop_index("ix_care_plans_patient", table_name="care_plans")
     op.drop_table("care_plans")
