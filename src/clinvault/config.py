@@ -207,6 +207,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     workflows_enabled: bool = True
+    # How often every process looks for the pending workflows of dead processes (replicas
+    # scaled in or killed) and adopts them; see clinvault.workflows.recovery.
+    workflow_recovery_sweep_seconds: float = Field(default=60.0, ge=1, le=3600)
     allow_local_keyring_in_production: bool = False
     demo_enabled: bool | None = None
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)

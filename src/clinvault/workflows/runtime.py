@@ -127,7 +127,9 @@ def start(app_container: Container, *, executor_id: str | None = None) -> None:
             _container = None
             raise
         _lease = lease
-        _sweeper = OrphanSweeper(settings, lease.executor_id)
+        _sweeper = OrphanSweeper(
+            settings, lease.executor_id, settings.workflow_recovery_sweep_seconds
+        )
         _sweeper.start()
         log.info("workflows.runtime.started", executor_id=lease.executor_id)
 
