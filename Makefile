@@ -66,6 +66,7 @@ bench: venv
 	$(BIN)/python bench/upload.py
 	$(BIN)/python bench/reads.py
 	$(BIN)/python bench/search.py --patients $(BENCH_PATIENTS)
+	$(BIN)/python bench/ingest.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
