@@ -14,7 +14,12 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinvault.models.careplans import CarePlan, CarePlanShare, CarePlanVersion
+from clinvault.models.careplans import (
+    CarePlan,
+    CarePlanComment,
+    CarePlanShare,
+    CarePlanVersion,
+)
 from clinvault.models.identity import Organization, User
 from clinvault.models.records import Patient
 from clinvault.timeutil import utcnow
@@ -202,6 +207,19 @@ class CarePlanRepository:
             )
             found.update({row[0]: row[1] for row in rows})
         return found
+
+    # comments
+
+    async def comments(self, plan_id: uuid.UUID) -> list[CarePlanComment]:
+        rows = await self.session.execute(
+            select(CarePlanComment)
+            .where(CarePlanComment.plan_id == plan_id)
+            .order_by(CarePlanComment.created_at, CarePlanComment.id)
+        )
+        return list(rows.scalars())
+
+    async def comment(self, comment_id: uuid.UUID) -> CarePlanComment | None:
+        return await self.session.get(CarePlanComment, comment_id)
 
 
 def _live(user_id: uuid.UUID, organization_id: uuid.UUID, now: datetime) -> ColumnElement[bool]:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from clinvault.api_contract import problem_responses
+from clinvault.careplans.comment_routes import router as comment_router
 from clinvault.careplans.schemas import (
     CarePlanCreate,
     CarePlanList,
@@ -147,4 +148,4 @@ async def diff_versions(
     )
 
 
-routers = (share_router, router)
+routers = (share_router, router, comment_router)

@@ -179,3 +179,45 @@ class ShareRead(BaseModel):
     accepted_by: uuid.UUID | None
     revoked_at: datetime | None
     revoked_by: uuid.UUID | None
+
+
+class CommentCreate(RequestBody):
+    body: Annotated[str, MultiLine(4000)]
+    parent_id: uuid.UUID | None = Field(None, description="The thread to reply to")
+    version: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
+        None, description="The version commented on (default: the current one)"
+    )
+    goal_index: Annotated[int, Field(ge=0, le=MAX_GOALS - 1)] | None = None
+    activity_index: Annotated[int, Field(ge=0, le=MAX_ACTIVITIES - 1)] | None = None
+    mentions: Annotated[list[uuid.UUID], Field(max_length=20)] = Field(
+        [], description="Users to notify; each must be able to see the plan"
+    )
+
+    @model_validator(mode="after")
+    def _one_anchor(self) -> CommentCreate:
+        if self.goal_index is not None and self.activity_index is not None:
+            raise ValueError("anchor the comment to a goal or an activity, not both")
+        return self
+
+
+class CommentUpdate(RequestBody):
+    body: Annotated[str, MultiLine(4000)]
+
+
+class CommentRead(BaseModel):
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    parent_id: uuid.UUID | None
+    version: int
+    on_current_version: bool
+    anchor: str | None
+    outdated: bool = Field(description="The goal or activity changed since the comment")
+    author_id: uuid.UUID | None
+    author_name: str
+    body: str
+    created_at: datetime
+    edited_at: datetime | None
+    editable_until: datetime
+    resolved_at: datetime | None
+    resolved_by: uuid.UUID | None
+    replies: list[CommentRead] = []

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from clinvault.errors.base import AppError, NotFound, PermissionDenied, RequestInvalid
+from clinvault.errors.base import (
+    AppError,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RequestInvalid,
+)
 
 
 class CarePlanNotFound(NotFound):
@@ -47,3 +53,18 @@ class CarePlanShareInvalid(RequestInvalid):
 class CarePlanLevelTooHigh(PermissionDenied):
     code = "care_plan_level_too_high"
     title = "A share may not give more than the sharer holds"
+
+
+class CarePlanCommentNotFound(NotFound):
+    code = "care_plan_comment_not_found"
+    title = "Comment not found"
+
+
+class CarePlanCommentInvalid(RequestInvalid):
+    code = "care_plan_comment_invalid"
+    title = "The comment is not valid"
+
+
+class CarePlanCommentLocked(Conflict):
+    code = "care_plan_comment_locked"
+    title = "The comment can no longer be edited"

@@ -2,7 +2,12 @@
 
 from clinvault.models.audit import AuditEvent
 from clinvault.models.base import Base
-from clinvault.models.careplans import CarePlan, CarePlanShare, CarePlanVersion
+from clinvault.models.careplans import (
+    CarePlan,
+    CarePlanComment,
+    CarePlanShare,
+    CarePlanVersion,
+)
 from clinvault.models.credentials import (
     CredentialCategory,
     CredentialDocument,
@@ -36,6 +41,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CarePlan",
+    "CarePlanComment",
     "CarePlanShare",
     "CarePlanVersion",
     "CredentialCategory",

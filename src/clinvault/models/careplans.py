@@ -103,3 +103,38 @@ class CarePlanShare(IdMixin, CreatedMixin, Base):
     revoked_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+
+
+class CarePlanComment(IdMixin, CreatedMixin, Base):
+    """A comment: a thread's first one (`parent_id` None) or a reply to it.
+
+    Tied to the version it was written on and optionally to a goal or activity
+    (`anchor`), whose text at the time is kept so that a later change marks the
+    thread as outdated. Editable by its author for 15 minutes, then append-only.
+    """
+
+    __tablename__ = "care_plan_comments"
+    __table_args__ = (Index("ix_care_plan_comments_plan", "plan_id", "created_at"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"))
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("care_plan_comments.id", ondelete="CASCADE")
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    anchor: Mapped[str | None] = mapped_column(String(20))
+    """`goal:<index>` or `activity:<index>`."""
+    anchor_text: Mapped[str | None] = mapped_column(EncryptedString("care_plan_comments.anchor"))
+    author_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    acting_organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )
+    body: Mapped[str] = mapped_column(EncryptedString("care_plan_comments.body"))
+    edited_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )

@@ -5,7 +5,8 @@ Revises: 0006
 Create Date: 2026-12-06
 
 Care plans: plans (title and content encrypted), their immutable numbered
-versions, and the shares that grant them to colleagues and other organizations.
+versions, the shares that grant them to colleagues and other organizations,
+and the comment threads.
 """
 
 from __future__ import annotations
@@ -114,8 +115,34 @@ def upgrade() -> None:
     )
     op.create_index("ix_care_plan_shares_grantee_user", "care_plan_shares", ["grantee_user_id"])
 
+    op.create_table(
+        "care_plan_comments",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("parent_id", sa.Uuid(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("anchor", sa.String(length=20), nullable=True),
+        sa.Column("anchor_text", sa.Text(), nullable=True),
+        sa.Column("author_id", sa.Uuid(), nullable=True),
+        sa.Column("author_name", sa.String(length=200), nullable=False),
+        sa.Column("acting_organization_id", sa.Uuid(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("edited_at", UTC_TIME, nullable=True),
+        sa.Column("resolved_at", UTC_TIME, nullable=True),
+        sa.Column("resolved_by", sa.Uuid(), nullable=True),
+        *_base("care_plan_comments"),
+        _fk("care_plan_comments", "organization_id", "organizations"),
+        _fk("care_plan_comments", "plan_id", "care_plans", "CASCADE"),
+        _fk("care_plan_comments", "parent_id", "care_plan_comments", "CASCADE"),
+        _fk("care_plan_comments", "author_id", "users", "SET NULL"),
+        _fk("care_plan_comments", "acting_organization_id", "organizations", "SET NULL"),
+        _fk("care_plan_comments", "resolved_by", "users", "SET NULL"),
+    )
+    op.create_index("ix_care_plan_comments_plan", "care_plan_comments", ["plan_id", "created_at"])
+
 
 def downgrade() -> None:
+    op.drop_table("care_plan_comments")
     op.drop_table("care_plan_shares")
     op.drop_table("care_plan_versions")
     op.drop_index("ix_care_plans_patient", table_name="care_plans")
