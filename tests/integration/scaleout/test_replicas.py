@@ -10,7 +10,9 @@ Requests go alternately to both replicas, and the test shows:
 - a lockout reached by failures spread over both replicas holds on both;
 - the daily expiry schedule, due once while all three processes run, runs once;
 - a replica SIGKILLed right after accepting several submissions has their review
-  workflows finished by the survivors, with exactly one email of each kind each.
+  workflows finished by the survivors, with exactly one email of each kind each;
+- a replica sent SIGTERM in the middle of receiving an upload finishes that request,
+  exits cleanly, and the review workflow it had started is taken over by the worker.
 
 Mail goes to one folder that all processes write (a stand-in for one SMTP relay).
 The KMS-wrapped keyring file is the one thing read from a shared path: it holds only
@@ -26,6 +28,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -52,6 +55,7 @@ REVIEWER = "reviewer@scale.example.org"
 VICTIM = "victim@scale.example.org"
 UPLOADER = "uploader@scale.example.org"
 KILLED_SUBMITTERS = tuple(f"doctor{i}@scale.example.org" for i in range(3))
+DRAINED = "drained@scale.example.org"
 SCHEDULE_LEAD_SECONDS = 60
 TIMEOUT = 60.0
 
@@ -190,7 +194,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, moto: MotoServer) -> Itera
     state = Cluster(tmp, env, database_url, datetime.now(UTC))
     try:
         accounts = [(REVIEWER, "credentialing_reviewer"), (VICTIM, "nurse")] + [
-            (address, "doctor") for address in (UPLOADER, *KILLED_SUBMITTERS)
+            (address, "doctor") for address in (UPLOADER, DRAINED, *KILLED_SUBMITTERS)
         ]
         state.cli(
             ["migrate"],
@@ -393,11 +397,70 @@ def check_killed_replica_reviews_finish_once(cluster: Cluster) -> None:
     assert "local" not in survivors, survivors
 
 
+def check_sigterm_drains_and_hands_over(cluster: Cluster) -> None:
+    with cluster.client("b") as b:
+        headers = practitioner(b, DRAINED)
+        today = datetime.now(UTC).date()
+        entry = {
+            "category": "medical_license",
+            "issuing_authority": "State Medical Board",
+            "issued_on": (today - timedelta(days=400)).isoformat(),
+            "expires_on": (today + timedelta(days=500)).isoformat(),
+            "document_number": "MD-448813",
+        }
+        built = b.build_request(
+            "POST",
+            "/api/credentials/submissions",
+            headers=headers,
+            data={"metadata": json.dumps([entry])},
+            files=[("files", ("licence.pdf", valid_pdf(pad_to=5000), "application/pdf"))],
+        )
+        body = built.read()
+        terminated = threading.Event()
+
+        def slowly() -> Iterator[bytes]:
+            yield body[: len(body) // 2]
+            terminated.wait(TIMEOUT)
+            time.sleep(0.5)  # the replica is shutting down by now
+            yield body[len(body) // 2 :]
+
+        replica = cluster.processes["b"]
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(
+                b.post,
+                "/api/credentials/submissions",
+                content=slowly(),
+                headers={**headers, "Content-Type": built.headers["Content-Type"]},
+            )
+            time.sleep(0.5)
+            replica.process.send_signal(signal.SIGTERM)
+            terminated.set()
+            response = pending.result(timeout=TIMEOUT)
+    assert response.status_code == 201, response.text
+    # uvicorn shuts down gracefully, then exits by the signal it caught (-SIGTERM).
+    assert replica.wait(TIMEOUT) in (0, -signal.SIGTERM), replica.output()
+    assert "Application shutdown complete." in replica.output()
+    assert not _ready(cluster.replicas.pop("b"))
+
+    def taken_over() -> bool:
+        rows = cluster.sql(
+            "SELECT executor_id FROM dbos.workflow_status WHERE status = 'PENDING' "
+            "AND workflow_uuid LIKE 'credential-review-%'"
+        )
+        return len(rows) == 1 and rows[0].executor_id == "local-3"
+
+    wait_until(taken_over, timeout=TIMEOUT, what="the worker to take the review over")
+    wait_until(
+        lambda: sum(cluster.mails_to(DRAINED).values()) == 1,
+        timeout=TIMEOUT,
+        what="the drained submission's confirmation",
+    )
+
+
 def test_two_replicas_and_a_worker_share_everything(cluster: Cluster) -> None:
-    started = time.monotonic()
     check_upload_downloads_through_the_other(cluster)
     check_sign_in_refreshes_on_the_other(cluster)
     check_lockout_holds_on_both(cluster)
     check_daily_schedule_runs_once(cluster)
     check_killed_replica_reviews_finish_once(cluster)
-    assert time.monotonic() - started < 120
+    check_sigterm_drains_and_hands_over(cluster)
