@@ -1,0 +1,1 @@
+"""AWS CDK app describing the clinvault production deployment."""
