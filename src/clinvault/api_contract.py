@@ -12,6 +12,11 @@
   body: 422; a JSON body: 400/413; a database session: 503) plus those a route
   or router declares with `responses=problem_responses(409, ...)`.
 
+A query parameter that an API route (under /api/) does not declare is a 400
+problem naming it and listing the accepted ones, so a mistyped filter never
+looks like an unfiltered result; portal pages may ignore unknown parameters.
+A limit/offset list also takes the records-platform design's page/per_page.
+
 405 for undeclared methods (with `Allow`) and HEAD on GET routes come from
 the router and the problem handlers (problems.py).
 """
@@ -32,9 +37,11 @@ from starlette.types import Message as Message_
 
 from clinvault import context
 from clinvault.deps import get_principal, get_session
-from clinvault.errors.inputs import JsonRejected, JsonTooLarge
+from clinvault.errors.base import RequestInvalid
+from clinvault.errors.inputs import JsonRejected, JsonTooLarge, QueryParameterUnknown
 from clinvault.inputs import MAX_JSON_DEPTH, parse_json
 from clinvault.problems import problem_response
+from clinvault.query_contract import checked_query
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -119,7 +126,16 @@ class ApiGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if scope["method"] == "HEAD":
+        head = scope["method"] == "HEAD"
+        try:
+            checked = checked_query({**scope, "method": "GET"} if head else scope)
+        except (QueryParameterUnknown, RequestInvalid) as error:
+            _name_action(scope)
+            await problem_response(Request(scope), error)(scope, receive, send)
+            return
+        # page/per_page mapped onto limit/offset, in place: outer middleware reads this scope
+        scope["query_string"] = checked.get("query_string", b"")
+        if head:
             await self.app({**scope, "method": "GET"}, receive, _without_body(send))
             return
         if not _is_json(scope):

@@ -298,6 +298,7 @@ BUILDERS: dict[str, Builder] = {
     "records.record.types": lambda w, c, a: _plain(c),
     "records.record.read": record_item,
     "records.record.list_for_patient": record_item,
+    "records.record.list_of_patient": record_item,
     "records.record.amend": record_item,
     "records.attachment.create": record_item,
     "records.attachment.read": record_item,

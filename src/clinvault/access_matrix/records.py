@@ -66,6 +66,13 @@ RECORDS = [
         (*CLINICAL, Actor.PATIENT),
     ),
     *chart_route(
+        "GET",
+        "/api/patients/{patient_id}/records",
+        "records.record.list_of_patient",
+        200,
+        (*CLINICAL, Actor.PATIENT),
+    ),
+    *chart_route(
         "POST", "/api/records/{record_id}/amendments", "records.record.amend", 201, CLINICAL
     ),
     *chart_route(

@@ -65,7 +65,12 @@ from clinvault.errors.identity import (
     SelfDeactivationRefused,
     UserNotFound,
 )
-from clinvault.errors.inputs import JsonRejected, JsonTooDeep, JsonTooLarge
+from clinvault.errors.inputs import (
+    JsonRejected,
+    JsonTooDeep,
+    JsonTooLarge,
+    QueryParameterUnknown,
+)
 from clinvault.errors.records import (
     AppointmentCancelled,
     AppointmentClash,
@@ -142,6 +147,7 @@ __all__ = [
     "PermissionDenied",
     "PractitionerInvalid",
     "PractitionerProfileRequired",
+    "QueryParameterUnknown",
     "RefreshTokenReused",
     "RegistrationClosed",
     "RequestInvalid",

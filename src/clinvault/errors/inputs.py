@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinvault.errors.base import BodyMalformed, BodyTooLarge
+from clinvault.errors.base import AppError, BodyMalformed, BodyTooLarge
 
 
 class JsonRejected(BodyMalformed, ValueError):
@@ -20,3 +20,11 @@ class JsonTooDeep(JsonRejected):
 class JsonTooLarge(BodyTooLarge, ValueError):
     code = "json_too_large"
     title = "The JSON document is too large"
+
+
+class QueryParameterUnknown(AppError):
+    """A query parameter the route does not take: refused rather than silently ignored."""
+
+    status = 400
+    code = "query_parameter_unknown"
+    title = "The request has a query parameter this route does not know"

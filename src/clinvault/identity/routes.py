@@ -9,6 +9,7 @@ from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.identity.admin_routes import organizations, users
 from clinvault.identity.invitation_routes import invitations
 from clinvault.identity.mfa_service import MfaService
+from clinvault.identity.profile_service import ProfileService
 from clinvault.identity.schemas import (
     LoginRequest,
     LogoutRequest,
@@ -16,6 +17,8 @@ from clinvault.identity.schemas import (
     MfaEnrollment,
     MfaLoginRequest,
     MfaVerifyRequest,
+    PasswordChange,
+    ProfileUpdate,
     RecoveryCodes,
     RefreshRequest,
     RegisterRequest,
@@ -73,6 +76,27 @@ async def profile(
     principal: PrincipalDep, session: SessionDep, container: ContainerDep
 ) -> UserRead:
     return await AuthService(session, container).profile(principal)
+
+
+@auth.put("/profile", name="auth.profile.update")
+async def update_profile(
+    body: ProfileUpdate, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> UserRead:
+    """Change your own name, phone or time zone (email and roles: an administrator)."""
+    return await ProfileService(session, container).update(principal, body)
+
+
+@auth.post(
+    "/change-password",
+    name="auth.password.change",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
+async def change_password(
+    body: PasswordChange, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> None:
+    """Change your own password; every session of the account ends: sign in again."""
+    await ProfileService(session, container).change_password(principal, body)
 
 
 @auth.post(

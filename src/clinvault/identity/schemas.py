@@ -6,7 +6,15 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from clinvault.identity.principal import Role
 from clinvault.inputs import SingleLine
@@ -52,6 +60,8 @@ class UserRead(BaseModel):
     id: uuid.UUID
     email: str
     display_name: str
+    phone: str | None = None
+    time_zone: str | None = None
     organization_id: uuid.UUID
     organization_name: str | None = None
     roles: list[str]
@@ -169,3 +179,37 @@ class InvitationAccept(RequestBody):
     token: Annotated[str, SingleLine(128, strip=False)]
     password: NewPassword
     display_name: DisplayName
+
+
+class ProfileUpdate(RequestBody):
+    """PUT /api/auth/profile: one's own name, phone and time zone (email and roles are
+    changed by an administrator)."""
+
+    first_name: Annotated[str, SingleLine(100)] | None = None
+    last_name: Annotated[str, SingleLine(100)] | None = None
+    display_name: DisplayName | None = None
+    phone: Annotated[str, SingleLine(32)] | None = Field(
+        default=None, description="E.164 (+15550100199) or national format; null clears it"
+    )
+    time_zone: Annotated[str, SingleLine(64)] | None = Field(
+        default=None, description="An IANA time zone such as Europe/Paris; null clears it"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _admin_only(cls, data: object) -> object:
+        if isinstance(data, dict):
+            held = sorted(name for name in ("email", "role", "roles") if name in data)
+            if held:
+                raise ValueError(
+                    f"{', '.join(held)} can be changed only by an organization administrator "
+                    "(PUT /api/users/{id}); leave them out of your profile update"
+                )
+        return data
+
+
+class PasswordChange(RequestBody):
+    current_password: Password = Field(
+        validation_alias=AliasChoices("current_password", "old_password")
+    )
+    new_password: NewPassword

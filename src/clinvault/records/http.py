@@ -19,10 +19,21 @@ WINDOW_FORMAT = (
 def page_request(
     page: Annotated[PageNumber, Query(description="Page number, from 1")] = 1,
     page_size: Annotated[
-        int, Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (at most {MAX_PAGE_SIZE})")
-    ] = DEFAULT_PAGE_SIZE,
+        int | None,
+        Query(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page (at most {MAX_PAGE_SIZE})"),
+    ] = None,
+    per_page: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_PAGE_SIZE, description="The records-platform name of page_size"),
+    ] = None,
 ) -> PageRequest:
-    return PageRequest(page=page, page_size=page_size)
+    if page_size is not None and per_page is not None and page_size != per_page:
+        raise RequestInvalid(
+            "page_size and per_page name the same thing; send one of them.",
+            errors=[{"field": "per_page", "in": "query", "message": "differs from page_size"}],
+        )
+    size = page_size if page_size is not None else per_page
+    return PageRequest(page=page, page_size=size if size is not None else DEFAULT_PAGE_SIZE)
 
 
 PageDep = Annotated[PageRequest, Depends(page_request)]

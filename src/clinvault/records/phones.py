@@ -1,7 +1,8 @@
 """Phone numbers to E.164, without a numbering-plan database.
 
 Rules, deliberately simple:
-- "+<digits>" or "00<digits>" is international: the digits (8 to 15) are kept.
+- "+<digits>" or "00<digits>" is international: the digits (8 to 15) are kept;
+  a +1 (North American) number has exactly 11 digits, so +1-555-1234 is refused.
 - Anything else is national and gets the configured default calling code.
   For calling code 1 (North America) a national number has 10 digits, or 11
   starting with the trunk digit 1. For other codes one leading trunk "0" is
@@ -16,6 +17,7 @@ import re
 ALLOWED = re.compile(r"^\+?[0-9 ().\-]{4,32}$")
 MAX_E164_DIGITS = 15
 MIN_E164_DIGITS = 8
+NANP_DIGITS = 11  # +1 and ten digits: North America has no shorter numbers
 
 
 class PhoneInvalid(ValueError):
@@ -40,6 +42,8 @@ def to_e164(raw: str, default_country_code: str) -> str:
         raise PhoneInvalid(
             "an international number has a country code and 8 to 15 digits, e.g. +442071838750"
         )
+    if number.startswith("1") and len(number) != NANP_DIGITS:
+        raise PhoneInvalid("a +1 number has 10 digits after the country code, e.g. +1 555 010 0199")
     return "+" + number
 
 

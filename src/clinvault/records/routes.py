@@ -9,7 +9,14 @@ from clinvault.records.medical.attachment_routes import (
     body_limit_overrides as body_limit_overrides,
 )
 from clinvault.records.medical.attachment_routes import router as attachments
+from clinvault.records.medical.routes import patient_records
 from clinvault.records.medical.routes import router as medical_records
 from clinvault.records.patients.routes import router as patients
 
-routers: list[APIRouter] = [patients, medical_records, attachments, appointments]
+routers: list[APIRouter] = [
+    patients,
+    patient_records,
+    medical_records,
+    attachments,
+    appointments,
+]

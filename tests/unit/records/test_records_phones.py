@@ -26,7 +26,17 @@ def test_normalizes(raw: str, country: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["555 0101", "call me", "+12", "+1234567890123456", "617-555-0142 ext 5", "", "+0123456789"],
+    [
+        "555 0101",
+        "call me",
+        "+12",
+        "+1234567890123456",
+        "617-555-0142 ext 5",
+        "",
+        "+0123456789",
+        "+1-555-1234",
+        "+1 617 555 01420",
+    ],
 )
 def test_refuses(raw: str) -> None:
     with pytest.raises(PhoneInvalid):

@@ -24,6 +24,7 @@ from clinvault.records.medical.service import MedicalRecordService
 from clinvault.records.pagination import decode_cursor
 
 router = APIRouter(prefix="/api/records", tags=["medical records"])
+patient_records = APIRouter(prefix="/api/patients", tags=["medical records"])
 
 TypeFilter = Annotated[RecordType | None, Query(alias="type", description="Record type")]
 IncludeSuperseded = Annotated[
@@ -101,6 +102,7 @@ async def record_types(
     return MedicalRecordService(session, container).catalogue(principal)
 
 
+@patient_records.get("/{patient_id}/records", name="records.record.list_of_patient")
 @router.get("/patient/{patient_id}", name="records.record.list_for_patient")
 async def list_patient_records(
     patient_id: uuid.UUID,
@@ -112,7 +114,7 @@ async def list_patient_records(
     record_type: TypeFilter = None,
     include_superseded: IncludeSuperseded = False,
 ) -> RecordPage:
-    """One patient's records, chronologically."""
+    """One patient's records, chronologically (also at /api/patients/{id}/records)."""
     where = RecordFilter(
         record_type=record_type,
         start=window[0],

@@ -6,7 +6,15 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from clinvault.inputs import SingleLine
 from clinvault.records.pagination import Page
@@ -14,9 +22,17 @@ from clinvault.records.phones import ALLOWED as PHONE_CHARACTERS
 from clinvault.records.schemas import AddressText, LongText, RequestBody, ShortText
 
 BloodType = Literal["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
-Gender = Literal["female", "male", "other", "unknown"]
+GenderName = Literal["female", "male", "other", "unknown"]
 BLOOD_TYPES: tuple[str, ...] = get_args(BloodType)
-GENDERS: tuple[str, ...] = get_args(Gender)
+GENDERS: tuple[str, ...] = get_args(GenderName)
+
+
+def _gender_lower(value: object) -> object:
+    """ "Male", "FEMALE" (the records-platform design's spelling) are stored lower case."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+Gender = Annotated[GenderName, BeforeValidator(_gender_lower)]
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 
 Mrn = Annotated[
