@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
-from clinvault.careplans import access, policies
+from clinvault.careplans import access, watchers
 from clinvault.careplans.access import Access
 from clinvault.careplans.repository import CarePlanRepository
 from clinvault.careplans.schemas import CommentCreate, CommentRead
@@ -31,7 +31,7 @@ from clinvault.errors.careplans import (
     CarePlanCommentLocked,
     CarePlanCommentNotFound,
 )
-from clinvault.identity.principal import Principal, Role
+from clinvault.identity.principal import Principal
 from clinvault.models.careplans import CarePlan, CarePlanComment
 from clinvault.notifications.service import notify
 from clinvault.timeutil import utcnow
@@ -42,7 +42,6 @@ MENTION_REFUSED = (
     "A mentioned user cannot see this plan (or is not a user): share the plan with them "
     "first, or remove the mention."
 )
-CLINICAL = {Role.ORG_ADMIN.value, Role.DOCTOR.value, Role.NURSE.value}
 
 
 def _anchored(plan_content: str, anchor: str | None) -> str | None:
@@ -135,6 +134,14 @@ class CommentService:
                 link=f"/api/care-plans/{plan.id}/comments",
                 dedupe_key=f"care_plan.mention:{row.id}",
             )
+        await watchers.announce(
+            self.repository,
+            plan,
+            "care_plan.comment",
+            actor_id=principal.user_id,
+            event=f"comment:{row.id}",
+            skip={uid for ids in mentioned.values() for uid in ids},
+        )
         return self._read(row, plan)
 
     async def _mentionable(
@@ -142,32 +149,11 @@ class CommentService:
     ) -> dict[uuid.UUID, list[uuid.UUID]]:
         """The mentioned users by organization; one refusal for anyone who cannot see it."""
         found: dict[uuid.UUID, list[uuid.UUID]] = {}
-        now = utcnow()
         for user_id in dict.fromkeys(user_ids):
-            user = await self.repository.user_global(user_id)
-            org = (
-                None
-                if user is None
-                else await self.repository.organization_global(user.organization_id)
-            )
-            sees = (
-                user is not None
-                and org is not None
-                and user.is_active
-                and org.kind == policies.PROVIDER
-                and bool(CLINICAL & set(user.roles))
-                and (
-                    org.id == plan.organization_id
-                    or bool(
-                        await self.repository.live_share_levels(
-                            plan.id, user_id=user_id, organization_id=org.id, now=now
-                        )
-                    )
-                )
-            )
-            if not sees or user is None:
+            organization_id = await watchers.sees(self.repository, plan, user_id)
+            if organization_id is None:
                 raise _invalid("mentions", MENTION_REFUSED)
-            found.setdefault(user.organization_id, []).append(user_id)
+            found.setdefault(organization_id, []).append(user_id)
         return found
 
     async def edit(

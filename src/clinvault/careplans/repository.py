@@ -19,6 +19,7 @@ from clinvault.models.careplans import (
     CarePlanComment,
     CarePlanShare,
     CarePlanVersion,
+    CarePlanWatch,
 )
 from clinvault.models.identity import Organization, User
 from clinvault.models.records import Patient
@@ -220,6 +221,46 @@ class CarePlanRepository:
 
     async def comment(self, comment_id: uuid.UUID) -> CarePlanComment | None:
         return await self.session.get(CarePlanComment, comment_id)
+
+    # watchers
+
+    async def watch(self, plan_id: uuid.UUID, user_id: uuid.UUID) -> CarePlanWatch | None:
+        return (
+            await self.session.execute(
+                select(CarePlanWatch).where(
+                    CarePlanWatch.plan_id == plan_id, CarePlanWatch.user_id == user_id
+                )
+            )
+        ).scalar_one_or_none()
+
+    async def watches(self, plan_id: uuid.UUID) -> dict[uuid.UUID, bool]:
+        rows = await self.session.execute(
+            select(CarePlanWatch.user_id, CarePlanWatch.watching).where(
+                CarePlanWatch.plan_id == plan_id
+            )
+        )
+        return {row[0]: row[1] for row in rows}
+
+    async def implicit_watchers(self, plan: CarePlan, now: datetime) -> set[uuid.UUID]:
+        """The author, the users of live accepted shares, and everyone who commented."""
+        found: set[uuid.UUID] = set()
+        if plan.author_id is not None:
+            found.add(plan.author_id)
+        shares = await self.session.execute(
+            select(CarePlanShare.grantee_user_id, CarePlanShare.accepted_by).where(
+                CarePlanShare.plan_id == plan.id,
+                CarePlanShare.accepted_at.is_not(None),
+                CarePlanShare.revoked_at.is_(None),
+                or_(CarePlanShare.expires_at.is_(None), CarePlanShare.expires_at > now),
+            )
+        )
+        for grantee, accepted_by in shares:
+            found.update(uid for uid in (grantee or accepted_by,) if uid is not None)
+        authors = await self.session.execute(
+            select(CarePlanComment.author_id).where(CarePlanComment.plan_id == plan.id).distinct()
+        )
+        found.update(row[0] for row in authors if row[0] is not None)
+        return found
 
 
 def _live(user_id: uuid.UUID, organization_id: uuid.UUID, now: datetime) -> ColumnElement[bool]:

@@ -148,4 +148,20 @@ async def diff_versions(
     )
 
 
+@router.post("/{plan_id}/watch", name="careplans.watch")
+async def watch_plan(
+    plan_id: Id, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> CarePlanRead:
+    """Be notified of new versions, comments, shares and status changes."""
+    return await CarePlanService(session, container).set_watching(principal, plan_id, True)
+
+
+@router.post("/{plan_id}/unwatch", name="careplans.unwatch")
+async def unwatch_plan(
+    plan_id: Id, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> CarePlanRead:
+    """Stop being notified, even as its author, a share's user or a commenter."""
+    return await CarePlanService(session, container).set_watching(principal, plan_id, False)
+
+
 routers = (share_router, router, comment_router)

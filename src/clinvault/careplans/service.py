@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
-from clinvault.careplans import access, content, policies
+from clinvault.careplans import access, content, policies, watchers
 from clinvault.careplans.access import Access
 from clinvault.careplans.etags import etag, parse_if_match
 from clinvault.careplans.repository import CarePlanRepository
@@ -42,7 +42,7 @@ from clinvault.errors.careplans import (
     CarePlanVersionRequired,
 )
 from clinvault.identity.principal import Principal
-from clinvault.models.careplans import CarePlan, CarePlanVersion
+from clinvault.models.careplans import CarePlan, CarePlanVersion, CarePlanWatch
 from clinvault.timeutil import utcnow
 
 
@@ -129,6 +129,11 @@ class CarePlanService:
         )
         await self.repository.add(plan)
         await self.repository.add(await self._version_row(plan, principal, data, 1))
+        await self.repository.add(
+            CarePlanWatch(
+                organization_id=tenant, plan_id=plan.id, user_id=principal.user_id, watching=True
+            )
+        )
         context.describe_resource("care_plan", plan.id)
         return self._read(plan)
 
@@ -217,6 +222,7 @@ class CarePlanService:
         based_on = parse_if_match(if_match, plan.id)
         if based_on != plan.version:
             raise await self._changed(plan)
+        previous_status = plan.status
         row = await self._version_row(plan, principal, data, plan.version + 1)
         row.restored_from = restored_from
         if not await self.repository.advance(
@@ -224,6 +230,10 @@ class CarePlanService:
         ):
             fresh = await self.repository.get(plan.id, tenant=plan.organization_id)
             raise await self._changed(fresh or plan)
+        kind = "care_plan.status" if previous_status != plan.status else "care_plan.version"
+        await watchers.announce(
+            self.repository, plan, kind, actor_id=principal.user_id, event=f"v{plan.version}"
+        )
         return self._read(plan)
 
     async def _changed(self, plan: CarePlan) -> CarePlanChanged:
@@ -292,6 +302,28 @@ class CarePlanService:
                 f"This plan has versions 1 to {plan.version}: pick one of them."
             )
         return row
+
+    async def set_watching(
+        self, principal: Principal, plan_id: uuid.UUID, watching: bool
+    ) -> CarePlanRead:
+        """Watch or stop watching a plan (clinicians who can see it)."""
+        found = await self.find(principal, plan_id, "watch" if watching else "unwatch")
+        if found.patient:
+            raise PermissionDenied("Clinicians watch plans; patients read theirs.")
+        row = await self.repository.watch(found.plan.id, principal.user_id)
+        if row is None:
+            await self.repository.add(
+                CarePlanWatch(
+                    organization_id=found.plan.organization_id,
+                    plan_id=found.plan.id,
+                    user_id=principal.user_id,
+                    watching=watching,
+                )
+            )
+        else:
+            row.watching = watching
+            await self.session.flush()
+        return self._read(found.plan)
 
     def _read(self, plan: CarePlan) -> CarePlanRead:
         shown = content.load(plan.title, plan.status, plan.content, plan.shared_with_patient)

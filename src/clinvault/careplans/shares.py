@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
-from clinvault.careplans import access, policies
+from clinvault.careplans import access, policies, watchers
 from clinvault.careplans.repository import CarePlanRepository
 from clinvault.careplans.schemas import ShareCreate, ShareLevel, ShareRead
 from clinvault.careplans.service import CarePlanService
@@ -91,6 +91,14 @@ class ShareService:
         )
         await self.repository.add(row)
         context.describe_resource("care_plan_share", row.id)
+        await watchers.announce(
+            self.repository,
+            plan,
+            "care_plan.share",
+            actor_id=principal.user_id,
+            event=f"share:{row.id}",
+            also={data.user_id} if data.user_id is not None and not cross else set(),
+        )
         return (await self._reads([row]))[0]
 
     async def _grantee(self, data: ShareCreate, owner: uuid.UUID) -> uuid.UUID:
@@ -159,6 +167,15 @@ class ShareService:
             share.accepted_at = utcnow()
             share.accepted_by = principal.user_id
             await self.session.flush()
+            plan = await self.repository.get_global(share.plan_id)
+            if plan is not None:
+                await watchers.announce(
+                    self.repository,
+                    plan,
+                    "care_plan.share",
+                    actor_id=principal.user_id,
+                    event=f"share:{share.id}:accepted",
+                )
         return (await self._reads([share]))[0]
 
     async def change_expiry(

@@ -7,6 +7,7 @@ from clinvault.models.careplans import (
     CarePlanComment,
     CarePlanShare,
     CarePlanVersion,
+    CarePlanWatch,
 )
 from clinvault.models.credentials import (
     CredentialCategory,
@@ -44,6 +45,7 @@ __all__ = [
     "CarePlanComment",
     "CarePlanShare",
     "CarePlanVersion",
+    "CarePlanWatch",
     "CredentialCategory",
     "CredentialDocument",
     "CredentialReminder",

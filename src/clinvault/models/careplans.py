@@ -138,3 +138,21 @@ class CarePlanComment(IdMixin, CreatedMixin, Base):
     resolved_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+
+
+class CarePlanWatch(IdMixin, CreatedMixin, Base):
+    """A user's explicit choice to watch (or stop watching) a plan.
+
+    Without a row, the author, the users it is shared with and the commenters
+    watch it; `watching=False` is an unwatch that outlasts all of those.
+    """
+
+    __tablename__ = "care_plan_watches"
+    __table_args__ = (UniqueConstraint("plan_id", "user_id"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"))
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    watching: Mapped[bool] = mapped_column(Boolean)

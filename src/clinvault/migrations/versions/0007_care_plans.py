@@ -6,7 +6,7 @@ Create Date: 2026-12-06
 
 Care plans: plans (title and content encrypted), their immutable numbered
 versions, the shares that grant them to colleagues and other organizations,
-and the comment threads.
+the comment threads and who watches each plan.
 """
 
 from __future__ import annotations
@@ -140,8 +140,22 @@ def upgrade() -> None:
     )
     op.create_index("ix_care_plan_comments_plan", "care_plan_comments", ["plan_id", "created_at"])
 
+    op.create_table(
+        "care_plan_watches",
+        sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("plan_id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("watching", sa.Boolean(), nullable=False),
+        *_base("care_plan_watches"),
+        _fk("care_plan_watches", "organization_id", "organizations"),
+        _fk("care_plan_watches", "plan_id", "care_plans", "CASCADE"),
+        _fk("care_plan_watches", "user_id", "users", "CASCADE"),
+        sa.UniqueConstraint("plan_id", "user_id", name="uq_care_plan_watches_plan_id"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("care_plan_watches")
     op.drop_table("care_plan_comments")
     op.drop_table("care_plan_shares")
     op.drop_table("care_plan_versions")

@@ -1,0 +1,81 @@
+"""Who watches a plan, and telling them what happened (in-app, inside the transaction).
+
+Watchers are the author, the users of live accepted shares and everyone who
+commented, plus anyone who chose to watch, minus anyone who chose not to; a
+user who can no longer see the plan (a revoked or expired share) is never
+told. Titles and bodies say what happened and link to the plan: never a title,
+a goal or any other health information. One notification per user and event
+(`dedupe_key`), so a retried request notifies nobody twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from clinvault.careplans import policies
+from clinvault.careplans.repository import CarePlanRepository
+from clinvault.identity.principal import Role
+from clinvault.models.careplans import CarePlan
+from clinvault.notifications.service import notify
+from clinvault.timeutil import utcnow
+
+CLINICAL = {Role.ORG_ADMIN.value, Role.DOCTOR.value, Role.NURSE.value}
+EVENTS = {
+    "care_plan.version": "A care plan you watch has a new version",
+    "care_plan.status": "A care plan you watch changed status",
+    "care_plan.comment": "New comment on a care plan you watch",
+    "care_plan.share": "A care plan was shared with you or one you watch",
+}
+
+
+async def sees(
+    repository: CarePlanRepository, plan: CarePlan, user_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The user's organization when the user (a clinician) can see the plan, else None."""
+    user = await repository.user_global(user_id)
+    if user is None or not user.is_active or not CLINICAL & set(user.roles):
+        return None
+    org = await repository.organization_global(user.organization_id)
+    if org is None or not org.is_active or org.kind != policies.PROVIDER:
+        return None
+    if org.id == plan.organization_id:
+        return org.id
+    levels = await repository.live_share_levels(
+        plan.id, user_id=user_id, organization_id=org.id, now=utcnow()
+    )
+    return org.id if levels else None
+
+
+async def announce(
+    repository: CarePlanRepository,
+    plan: CarePlan,
+    kind: str,
+    *,
+    actor_id: uuid.UUID,
+    event: str,
+    also: set[uuid.UUID] | None = None,
+    skip: set[uuid.UUID] | None = None,
+) -> int:
+    """Notify the plan's watchers (and `also`) of `kind`, except the actor and `skip`."""
+    chosen = await repository.watches(plan.id)
+    users = await repository.implicit_watchers(plan, utcnow())
+    users |= {uid for uid, watching in chosen.items() if watching}
+    users |= also or set()
+    users -= {uid for uid, watching in chosen.items() if not watching}
+    users -= {actor_id, *(skip or set())}
+    sent = 0
+    for user_id in sorted(users):
+        organization_id = await sees(repository, plan, user_id)
+        if organization_id is None:
+            continue
+        sent += await notify(
+            repository.session,
+            organization_id=organization_id,
+            user_ids=[user_id],
+            kind=kind,
+            title=EVENTS[kind],
+            body=f"{EVENTS[kind]}. Open the plan to see what changed.",
+            link=f"/api/care-plans/{plan.id}",
+            dedupe_key=f"{kind}:{plan.id}:{event}",
+        )
+    return sent
