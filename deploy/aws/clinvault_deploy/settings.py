@@ -77,8 +77,22 @@ class DeploySettings:
             raise ValueError("availabilityZones needs at least two zones (Multi-AZ)")
         if not self.public_url.startswith("https://"):
             raise ValueError("publicUrl must be an https:// address")
+        if "@" not in self.sender_address:
+            raise ValueError("mailFrom must hold an address: 'name <user@domain>'")
+        if "@" not in self.mail_identity and not self.sender_address.endswith(
+            "@" + self.mail_identity
+        ):
+            raise ValueError(
+                f"mailFrom {self.sender_address} is not in the SES identity domain "
+                f"{self.mail_identity}: change mailIdentity or mailFrom"
+            )
         if not all(self.tags.values()):
             raise ValueError("every required tag needs a non-empty value")
+
+    @property
+    def sender_address(self) -> str:
+        """The bare address of mail_from ("name <address>" or "address")."""
+        return self.mail_from.rpartition("<")[2].rstrip(">").strip()
 
     @classmethod
     def from_context(cls, get: Any) -> DeploySettings:

@@ -604,20 +604,24 @@ class ClinvaultStack(Stack):
                 resources=[self.key.key_arn],
             )
         )
+        # The sender's own identity and its domain's: the app checks the address first, then
+        # the domain, and SES authorizes a send against whichever is verified.
+        identities = [
+            f"arn:aws:ses:{s.region}:{s.account}:identity/{name}"
+            for name in dict.fromkeys((s.mail_identity, s.sender_address))
+        ]
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="SendMail",
                 actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[
-                    f"arn:aws:ses:{s.region}:{s.account}:identity/{s.mail_identity}",
-                ],
+                resources=identities,
             )
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="CheckMailIdentity",
                 actions=["ses:GetEmailIdentity"],
-                resources=[f"arn:aws:ses:{s.region}:{s.account}:identity/{s.mail_identity}"],
+                resources=identities,
             )
         )
         role.add_to_principal_policy(

@@ -19,6 +19,11 @@ def test_defaults_synthesize_offline() -> None:
     assert settings.tags == DEFAULT_TAGS
 
 
+def test_sender_address_is_taken_from_the_display_form() -> None:
+    assert _from({}).sender_address == "no-reply@example.org"
+    assert _from({"mailFrom": "ops@example.org"}).sender_address == "ops@example.org"
+
+
 def test_context_values_are_coerced_from_strings() -> None:
     settings = _from(
         {
@@ -42,6 +47,7 @@ def test_context_values_are_coerced_from_strings() -> None:
         ({"availabilityZones": ["eu-west-1a"]}, "at least two zones"),
         ({"publicUrl": "http://clinvault.example.org"}, "https://"),
         ({"tags": {"Owner": ""}}, "non-empty value"),
+        ({"mailFrom": "clinvault <no-reply@elsewhere.org>"}, "not in the SES identity domain"),
     ],
 )
 def test_impossible_settings_are_refused(context: dict[str, Any], message: str) -> None:

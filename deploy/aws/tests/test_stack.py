@@ -374,6 +374,10 @@ def test_task_role_may_use_only_its_bucket_prefix_its_key_its_sender_and_volume(
         "StringLike": {"s3:prefix": [DEFAULTS.storage_prefix, f"{DEFAULTS.storage_prefix}/*"]}
     }
     assert statements["EnvelopeKey"]["Resource"] == {"Fn::GetAtt": [_key(template_json), "Arn"]}
+    assert statements["CheckMailIdentity"]["Resource"] == [
+        f"arn:aws:ses:{DEFAULTS.region}:{DEFAULTS.account}:identity/example.org",
+        f"arn:aws:ses:{DEFAULTS.region}:{DEFAULTS.account}:identity/no-reply@example.org",
+    ]
     assert "kms:CreateGrant" not in json.dumps(statements)
     assert "s3:DeleteBucket" not in json.dumps(statements)
 
