@@ -108,10 +108,10 @@ async def change_password(
 async def register(body: RegisterRequest, session: SessionDep, container: ContainerDep) -> UserRead:
     """Create a patient account in an organization that accepts self-registration."""
     return await AuthService(session, container).register(
-        organization_slug=body.organization,
+        organization_slug=body.organization or "",
         email=str(body.email),
         password=body.password,
-        display_name=body.display_name,
+        display_name=body.display_name or "",
         role=body.role,
     )
 

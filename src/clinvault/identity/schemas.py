@@ -98,11 +98,31 @@ class RecoveryCodes(BaseModel):
 
 
 class RegisterRequest(RequestBody):
-    organization: Slug
+    """clinvault's body, or the records-platform design's (username, first_name, last_name);
+    either way the organization is named, as registration is per organization."""
+
+    organization: Slug | None = None
     email: EmailStr
     password: NewPassword
-    display_name: DisplayName
+    display_name: DisplayName | None = None
+    username: Annotated[str, SingleLine(150)] | None = None
+    first_name: Annotated[str, SingleLine(100)] | None = None
+    last_name: Annotated[str, SingleLine(100)] | None = None
     role: Annotated[str, SingleLine(64)] | None = None
+
+    @model_validator(mode="after")
+    def _organization_and_name(self) -> RegisterRequest:
+        if self.organization is None:
+            raise ValueError(
+                'organization is required: add "organization": "<slug>" with the slug your '
+                "clinic gave you (accounts belong to one organization)"
+            )
+        if self.display_name is None:
+            name = " ".join(p for p in (self.first_name, self.last_name) if p) or self.username
+            if not name:
+                raise ValueError("give display_name, or first_name and last_name")
+            self.display_name = name
+        return self
 
 
 class OrganizationCreate(RequestBody):

@@ -82,3 +82,28 @@ async def test_change_password_needs_the_current_one_and_ends_sessions(
     )
     assert old.status_code == 401
     assert (await login(client, user.email, new))["user"]["id"] == str(user.id)
+
+
+async def test_register_accepts_the_design_body_with_the_organization(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    org = await create_org(container, allow_patient_registration=True)
+    body = {
+        "username": "jdoe",
+        "email": "jdoe@example.org",
+        "password": "a long enough registration passphrase",
+        "first_name": "Jane",
+        "last_name": "Doe",
+    }
+    missing = problem(await client.post("/api/auth/register", json=body), 422, "request_invalid")
+    assert '"organization"' in str(missing["errors"])
+    staff = await client.post(
+        "/api/auth/register", json={**body, "organization": org.slug, "role": "doctor"}
+    )
+    problem(staff, 403, "role_not_allowed")
+    created = await client.post(
+        "/api/auth/register", json={**body, "organization": org.slug, "role": "patient"}
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["display_name"] == "Jane Doe"
+    assert created.json()["roles"] == ["patient"]
