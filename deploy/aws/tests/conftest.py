@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,24 @@ def synthesize(outdir: Path, context: dict[str, Any] | None = None) -> dict[str,
     build_app(context, outdir=str(outdir)).synth()
     template: dict[str, Any] = json.loads((outdir / "Clinvault.template.json").read_text())
     return template
+
+
+@pytest.fixture(scope="session")
+def synth() -> Callable[[Path, dict[str, Any] | None], dict[str, Any]]:
+    """Synthesize with other context into a directory; returns the template."""
+    return synthesize
+
+
+@pytest.fixture(scope="session")
+def checkov() -> str:
+    found = find_checkov()
+    if found is None:
+        tool_missing(
+            "checkov not found: install deploy/aws/requirements-checkov.txt into .venv-checkov "
+            "(or set CLINVAULT_CHECKOV)"
+        )
+        raise AssertionError("unreachable")
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ import pytest
 from aws_cdk import aws_s3 as s3
 
 from clinvault_deploy.app import add_nag_packs
-from tests.conftest import find_checkov, tool_missing
 
 
 def test_cfn_lint_finds_nothing(template_path: Path) -> None:
@@ -43,14 +42,7 @@ def test_cfn_lint_catches_a_broken_template(tmp_path: Path, template_json: dict[
     assert "sometimes" in result.stdout
 
 
-def _checkov(path: Path) -> dict[str, Any]:
-    checkov = find_checkov()
-    if checkov is None:
-        tool_missing(
-            "checkov not found: install deploy/aws/requirements-checkov.txt into .venv-checkov "
-            "(or set CLINVAULT_CHECKOV)"
-        )
-        raise AssertionError("unreachable")
+def _checkov(checkov: str, path: Path) -> dict[str, Any]:
     result = subprocess.run(
         [
             checkov,
@@ -71,8 +63,8 @@ def _checkov(path: Path) -> dict[str, Any]:
     return report
 
 
-def test_checkov_finds_nothing_unsuppressed(template_path: Path) -> None:
-    report = _checkov(template_path)
+def test_checkov_finds_nothing_unsuppressed(checkov: str, template_path: Path) -> None:
+    report = _checkov(checkov, template_path)
     summary = report["summary"]
     failed = [
         (check["check_id"], check["resource"]) for check in report["results"]["failed_checks"]
@@ -86,7 +78,9 @@ def test_checkov_finds_nothing_unsuppressed(template_path: Path) -> None:
     )
 
 
-def test_checkov_catches_a_public_bucket(tmp_path: Path, template_json: dict[str, Any]) -> None:
+def test_checkov_catches_an_unversioned_unencrypted_bucket(
+    checkov: str, tmp_path: Path, template_json: dict[str, Any]
+) -> None:
     broken = json.loads(json.dumps(template_json))
     name = next(
         n
@@ -97,7 +91,7 @@ def test_checkov_catches_a_public_bucket(tmp_path: Path, template_json: dict[str
     del broken["Resources"][name]["Properties"]["VersioningConfiguration"]
     path = tmp_path / "broken.template.json"
     path.write_text(json.dumps(broken))
-    failed = {check["check_id"] for check in _checkov(path)["results"]["failed_checks"]}
+    failed = {check["check_id"] for check in _checkov(checkov, path)["results"]["failed_checks"]}
     assert {"CKV_AWS_21"} <= failed  # versioning
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,6 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from clinvault_deploy.settings import DEFAULT_TAGS, DeploySettings
-from tests.conftest import synthesize
 
 DEFAULTS = DeploySettings()
 
@@ -284,7 +284,8 @@ def test_document_bucket_is_private_tls_only_versioned_kms_encrypted_and_logged(
 
 
 def test_lifecycle_rules_cover_ingest_objects_and_retention_is_configurable(
-    template_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    template_json: dict[str, Any],
+    variant: tuple[dict[str, Any], dict[str, dict[str, Any]]],
 ) -> None:
     def rules(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
         bucket = next(
@@ -306,11 +307,9 @@ def test_lifecycle_rules_cover_ingest_objects_and_retention_is_configurable(
     assert default["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"] == {
         "DaysAfterInitiation": 1
     }
-    assert _variant(tmp_path_factory)[1]["ingest-expiry"]["ExpirationInDays"] == 90
+    assert variant[1]["ingest-expiry"]["ExpirationInDays"] == 90
     assert (
-        _variant(tmp_path_factory)[1]["retain-noncurrent-versions"]["NoncurrentVersionExpiration"][
-            "NoncurrentDays"
-        ]
+        variant[1]["retain-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"]
         == 365
     )
 
@@ -426,38 +425,37 @@ def test_every_taggable_resource_carries_the_required_tags(
 
 # --- a second synthesis with other context ------------------------------------------------
 
-_VARIANT: list[tuple[dict[str, Any], dict[str, dict[str, Any]]]] = []
 VARIANT_TAGS = {"Team": "records", "Environment": "staging", "DataClassification": "phi"}
 
 
-def _variant(
+@pytest.fixture(scope="module")
+def variant(
     tmp_path_factory: pytest.TempPathFactory,
+    synth: Callable[[Path, dict[str, Any] | None], dict[str, Any]],
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    if not _VARIANT:
-        outdir: Path = tmp_path_factory.mktemp("cdk.out.variant")
-        template = synthesize(
-            outdir,
-            {
-                "cognito": True,
-                "tags": VARIANT_TAGS,
-                "ingestExpiryDays": 90,
-                "noncurrentVersionDays": 365,
-                "minTasks": 3,
-            },
-        )
-        bucket = next(
-            r["Properties"]
-            for n, r in _resources(template, "AWS::S3::Bucket").items()
-            if "Documents" in n
-        )
-        _VARIANT.append((template, {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}))
-    return _VARIANT[0]
+    """The app synthesized again with other context: Cognito on, other tags and retention."""
+    template = synth(
+        tmp_path_factory.mktemp("cdk.out.variant"),
+        {
+            "cognito": True,
+            "tags": VARIANT_TAGS,
+            "ingestExpiryDays": 90,
+            "noncurrentVersionDays": 365,
+            "minTasks": 3,
+        },
+    )
+    bucket = next(
+        r["Properties"]
+        for n, r in _resources(template, "AWS::S3::Bucket").items()
+        if "Documents" in n
+    )
+    return template, {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
 
 
 def test_context_switches_on_cognito_and_replaces_the_tags(
-    tmp_path_factory: pytest.TempPathFactory,
+    variant: tuple[dict[str, Any], dict[str, dict[str, Any]]],
 ) -> None:
-    template_json, _ = _variant(tmp_path_factory)
+    template_json = variant[0]
     template = Template.from_json(template_json)
     template.has_resource_properties(
         "AWS::Cognito::UserPool",
