@@ -1,14 +1,23 @@
-"""Liveness, readiness and the records-platform health path."""
+"""Liveness, readiness, build information and the records-platform health path.
+
+The database probe has its own connection budget: a connection of its own (no
+pool) and at most PROBE_CONNECTIONS at once, so a busy request pool is never
+reported as a dead database.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import platform
+import time
 from typing import Any
 
 import structlog
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from clinvault import __version__
 from clinvault.deps import ContainerDep
@@ -16,6 +25,22 @@ from clinvault.deps import ContainerDep
 log = structlog.get_logger(__name__)
 
 router = APIRouter()
+
+PROBE_CONNECTIONS = 2
+PROBE_TIMEOUT_SECONDS = 3.0
+STARTED = time.monotonic()
+_probes: dict[int, tuple[AsyncEngine, AsyncEngine, asyncio.Semaphore]] = {}
+
+
+def _probe_budget(engine: AsyncEngine) -> tuple[AsyncEngine, asyncio.Semaphore]:
+    """An engine on the same database that opens its own connections (outside the request
+    pool), and the few of them the probes may hold at once."""
+    found = _probes.get(id(engine))
+    if found is None or found[0] is not engine:
+        probe = create_async_engine(engine.url, poolclass=NullPool)
+        found = (engine, probe, asyncio.Semaphore(PROBE_CONNECTIONS))
+        _probes[id(engine)] = found
+    return found[1], found[2]
 
 
 @router.get("/healthz", name="health.liveness", include_in_schema=False)
@@ -25,7 +50,8 @@ async def liveness() -> dict[str, str]:
 
 async def _probe(container: ContainerDep) -> dict[str, str]:
     async def database() -> None:
-        async with container.db.engine.connect() as conn:
+        probe, slots = _probe_budget(container.db.engine)
+        async with slots, probe.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     checks: dict[str, Any] = {
@@ -36,7 +62,7 @@ async def _probe(container: ContainerDep) -> dict[str, str]:
     results: dict[str, str] = {}
     for name, probe in checks.items():
         try:
-            await asyncio.wait_for(probe, timeout=3)
+            await asyncio.wait_for(probe, timeout=PROBE_TIMEOUT_SECONDS)
             results[name] = "ok"
         except Exception as exc:  # readiness reports, never raises
             results[name] = "unavailable"
@@ -57,9 +83,35 @@ async def readiness(container: ContainerDep) -> JSONResponse:
 
 @router.get("/api/health/health", name="health.status", tags=["health"])
 async def health(container: ContainerDep) -> JSONResponse:
+    """`healthy` (200) or `unhealthy` (503), as the records-platform design answers,
+    with each component's check."""
     results = await _probe(container)
     ready = all(value == "ok" for value in results.values())
     return JSONResponse(
-        {"status": "healthy" if ready else "degraded", "version": __version__, "checks": results},
+        {"status": "healthy" if ready else "unhealthy", "version": __version__, "checks": results},
         status_code=200 if ready else 503,
     )
+
+
+@router.get("/api/health/live", name="health.live", tags=["health"])
+async def live() -> dict[str, str]:
+    """The process answers (no dependency is checked)."""
+    return {"status": "alive"}
+
+
+@router.get("/api/health/ready", name="health.ready", tags=["health"])
+async def ready(container: ContainerDep) -> JSONResponse:
+    """Ready for traffic when the database, storage and keys answer: 200, otherwise 503."""
+    return await readiness(container)
+
+
+@router.get("/api/health/info", name="health.info", tags=["health"])
+async def info(container: ContainerDep) -> dict[str, Any]:
+    """Version, build, database kind and uptime; nothing secret."""
+    return {
+        "name": "clinvault",
+        "version": __version__,
+        "build": {"python": platform.python_version()},
+        "database": container.db.dialect,
+        "uptime_seconds": round(time.monotonic() - STARTED, 3),
+    }
