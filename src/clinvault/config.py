@@ -191,6 +191,9 @@ class Settings(BaseSettings):
     audit_anchor_url: str = ""
     audit_anchor_retention_days: int = Field(default=2192, ge=1, le=36_500)
     audit_anchor_interval_seconds: float = Field(default=60.0, ge=0, le=86_400)
+    # A bearer token that may read /api/health/metrics (a Prometheus scraper); empty: only
+    # organization administrators may.
+    metrics_scrape_token: SecretStr | None = None
     s3_endpoint_url: str | None = None
     # Server-side encryption asked of every S3 write, beneath the client-side envelope:
     # "aws:kms" under s3_sse_kms_key_id (the bucket's default key when unset), "AES256", or

@@ -17,6 +17,7 @@ from clinvault.careplans.routes import routers as careplans_routers
 from clinvault.config import Settings
 from clinvault.credentials.routes import body_limit_overrides as credential_body_limits
 from clinvault.credentials.routes import router as credentials_router
+from clinvault.health.metrics import Metrics, MetricsMiddleware
 from clinvault.health.routes import router as health_router
 from clinvault.identity.routes import routers as identity_routers
 from clinvault.ingest.routes import body_limit_overrides as ingest_body_limits
@@ -95,4 +96,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             *portal_import_limits(settings),
         ],
     )
+    app.state.metrics = Metrics(container.db.engine)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -8,19 +8,24 @@ reported as a dead database.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import platform
 import time
 from typing import Any
 
 import structlog
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from clinvault import __version__
-from clinvault.deps import ContainerDep
+from clinvault.deps import ContainerDep, SessionDep, bearer_token
+from clinvault.errors import PermissionDenied
+from clinvault.health.metrics import CONTENT_TYPE, Metrics
+from clinvault.identity.authn import authenticate_bearer
+from clinvault.identity.principal import Role
 
 log = structlog.get_logger(__name__)
 
@@ -115,3 +120,21 @@ async def info(container: ContainerDep) -> dict[str, Any]:
         "database": container.db.dialect,
         "uptime_seconds": round(time.monotonic() - STARTED, 3),
     }
+
+
+@router.get("/api/health/metrics", name="health.metrics", tags=["health"])
+async def metrics(request: Request, session: SessionDep, container: ContainerDep) -> Response:
+    """Prometheus text format, for organization administrators or the configured scrape
+    token (`CLINVAULT_METRICS_SCRAPE_TOKEN`)."""
+    token = bearer_token(request)
+    scrape = container.settings.metrics_scrape_token
+    if scrape is None or not hmac.compare_digest(
+        token.encode(), scrape.get_secret_value().encode()
+    ):
+        principal = await authenticate_bearer(container, session, token)
+        if Role.ORG_ADMIN not in principal.roles and not principal.is_platform_admin:
+            raise PermissionDenied(
+                "Metrics are for organization administrators or the configured scrape token."
+            )
+    collected: Metrics = request.app.state.metrics
+    return Response(collected.exposition(), media_type=CONTENT_TYPE)

@@ -1,0 +1,73 @@
+"""/api/health/metrics: Prometheus text read back by prometheus-client's own parser."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
+from tests.factories import create_org, problem
+from tests.integration.records.conftest import member
+
+from clinvault.bootstrap import Container
+from clinvault.identity.principal import Role
+
+
+def _families(text: str) -> dict[str, list[tuple[str, dict[str, str], float]]]:
+    return {
+        family.name: [(s.name, s.labels, s.value) for s in family.samples]
+        for family in text_string_to_metric_families(text)
+    }
+
+
+async def test_org_admin_scrapes_requests_latency_pool_and_login_failures(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    org = await create_org(container)
+    _, admin = await member(container, org, Role.ORG_ADMIN)
+    assert (await client.get("/api/health/live")).status_code == 200
+    refused = await client.post(
+        "/api/auth/login", json={"username": "nobody@example.org", "password": "wrong one"}
+    )
+    assert refused.status_code == 401
+    response = await client.get("/api/health/metrics", headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    families = _families(response.text)
+    requests = families["clinvault_http_requests"]
+    assert any(
+        name == "clinvault_http_requests_total"
+        and labels == {"route": "health.live", "method": "GET", "status": "200"}
+        and value >= 1
+        for name, labels, value in requests
+    )
+    latency = families["clinvault_http_request_duration_seconds"]
+    assert any(
+        name == "clinvault_http_request_duration_seconds_count" and labels["route"] == "health.live"
+        for name, labels, _ in latency
+    )
+    assert families["clinvault_login_failures"][0][2] >= 1
+    assert "clinvault_db_pool_connections_in_use" in families
+    assert "clinvault_db_pool_size" in families
+
+
+async def test_other_roles_and_anonymous_are_refused(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    org = await create_org(container)
+    _, doctor = await member(container, org, Role.DOCTOR)
+    problem(await client.get("/api/health/metrics", headers=doctor), 403, "permission_denied")
+    assert (await client.get("/api/health/metrics")).status_code == 401
+
+
+async def test_the_scrape_token_reads_metrics(
+    client: httpx.AsyncClient, container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(container.settings, "metrics_scrape_token", SecretStr("scrape-secret-1"))
+    good = await client.get(
+        "/api/health/metrics", headers={"Authorization": "Bearer scrape-secret-1"}
+    )
+    assert good.status_code == 200
+    assert "clinvault_http_requests" in _families(good.text)
+    bad = await client.get("/api/health/metrics", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
