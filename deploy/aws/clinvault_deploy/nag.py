@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, CfnElement, Validations
 from constructs import IConstruct
 
 if TYPE_CHECKING:
@@ -145,7 +145,7 @@ def suppress(stack: ClinvaultStack) -> None:
     )
 
 
-def _cfn(construct: IConstruct) -> object:
+def _cfn(construct: IConstruct) -> CfnElement:
     child = construct.node.default_child
-    assert child is not None
+    assert isinstance(child, CfnElement)
     return child
