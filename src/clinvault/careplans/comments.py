@@ -140,6 +140,7 @@ class CommentService:
             "care_plan.comment",
             actor_id=principal.user_id,
             event=f"comment:{row.id}",
+            container=self.plans.container,
             skip={uid for ids in mentioned.values() for uid in ids},
         )
         return self._read(row, plan)

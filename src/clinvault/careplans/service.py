@@ -232,7 +232,12 @@ class CarePlanService:
             raise await self._changed(fresh or plan)
         kind = "care_plan.status" if previous_status != plan.status else "care_plan.version"
         await watchers.announce(
-            self.repository, plan, kind, actor_id=principal.user_id, event=f"v{plan.version}"
+            self.repository,
+            plan,
+            kind,
+            actor_id=principal.user_id,
+            event=f"v{plan.version}",
+            container=self.container,
         )
         return self._read(plan)
 

@@ -97,6 +97,7 @@ class ShareService:
             "care_plan.share",
             actor_id=principal.user_id,
             event=f"share:{row.id}",
+            container=self.plans.container,
             also={data.user_id} if data.user_id is not None and not cross else set(),
         )
         return (await self._reads([row]))[0]
@@ -175,6 +176,7 @@ class ShareService:
                     "care_plan.share",
                     actor_id=principal.user_id,
                     event=f"share:{share.id}:accepted",
+                    container=self.plans.container,
                 )
         return (await self._reads([share]))[0]
 

@@ -1,4 +1,4 @@
-"""Who watches a plan, and telling them what happened (in-app, inside the transaction).
+"""Who watches a plan, and telling them: in-app in the transaction, by email after commit.
 
 Watchers are the author, the users of live accepted shares and everyone who
 commented, plus anyone who chose to watch, minus anyone who chose not to; a
@@ -10,10 +10,14 @@ a goal or any other health information. One notification per user and event
 
 from __future__ import annotations
 
+import functools
 import uuid
 
+from clinvault.bootstrap import Container
 from clinvault.careplans import policies
 from clinvault.careplans.repository import CarePlanRepository
+from clinvault.careplans.workflows import start_mail
+from clinvault.db import after_commit
 from clinvault.identity.principal import Role
 from clinvault.models.careplans import CarePlan
 from clinvault.notifications.service import notify
@@ -55,6 +59,7 @@ async def announce(
     event: str,
     also: set[uuid.UUID] | None = None,
     skip: set[uuid.UUID] | None = None,
+    container: Container | None = None,
 ) -> int:
     """Notify the plan's watchers (and `also`) of `kind`, except the actor and `skip`."""
     chosen = await repository.watches(plan.id)
@@ -68,7 +73,7 @@ async def announce(
         organization_id = await sees(repository, plan, user_id)
         if organization_id is None:
             continue
-        sent += await notify(
+        added = await notify(
             repository.session,
             organization_id=organization_id,
             user_ids=[user_id],
@@ -78,4 +83,9 @@ async def announce(
             link=f"/api/care-plans/{plan.id}",
             dedupe_key=f"{kind}:{plan.id}:{event}",
         )
+        sent += added
+        if added and container is not None:
+            key = f"cp-mail-{plan.id}-{event}-{user_id}".replace(":", "-")
+            args = (str(user_id), EVENTS[kind], f"/api/care-plans/{plan.id}", key)
+            after_commit(repository.session, functools.partial(start_mail, container, *args))
     return sent

@@ -50,6 +50,7 @@ WORKFLOW_MODULES = (
     "clinvault.credentials.workflows",
     "clinvault.maintenance.workflows",
     "clinvault.prescriptions.workflows",
+    "clinvault.careplans.workflows",
     "clinvault.ingest.workflows",
 )
 WORKFLOW_VERSION = "clinvault-workflows-1"

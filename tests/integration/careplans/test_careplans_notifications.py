@@ -3,6 +3,9 @@ changes, comments and shares; unwatching stops it; a revoked share stops it."""
 
 from __future__ import annotations
 
+import asyncio
+from email import message_from_bytes, policy
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -97,3 +100,38 @@ async def test_shares_notify_and_a_revoked_share_silences_its_user(
     latest = edited.json()
     assert (await update_plan(client, world.doctor, latest, latest["etag"])).is_success
     assert await _inbox(client, partner) == []
+
+
+async def test_watchers_get_one_email_per_event_with_a_link_and_no_health_information(
+    client: httpx.AsyncClient, world: World, home: Path
+) -> None:
+    plan = await create_plan(client, world.doctor, world.patient_id)
+    nurse = world.clinic.users["nurse"]
+    await client.post(f"{PLANS}/{plan['id']}/watch", headers=world.nurse)
+    changed = await update_plan(client, world.doctor, plan, plan["etag"], title="Second")
+    assert changed.status_code == 200
+    mails = _mails_to(home, nurse.email)
+    for _ in range(50):
+        if mails:
+            break
+        await asyncio.sleep(0.1)
+        mails = _mails_to(home, nurse.email)
+    await asyncio.sleep(0.3)
+    mails = _mails_to(home, nurse.email)
+    assert len(mails) == 1
+    subject, text = mails[0]
+    assert "new version" in subject
+    assert f"/api/care-plans/{plan['id']}" in text
+    for phi in ("diabetes", "Second", "HbA1c", "Ada", "Lovelace"):
+        assert phi not in subject + text
+
+
+def _mails_to(home: Path, address: str) -> list[tuple[str, str]]:
+    found = []
+    for path in sorted((home / "mail").glob("*.eml")):
+        message = message_from_bytes(path.read_bytes(), policy=policy.default)
+        if address in str(message["To"]):
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content() if body is not None else ""
+            found.append((str(message["Subject"]), str(text)))
+    return found
