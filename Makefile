@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?= -n auto
 
-.PHONY: run test venv system-deps lint typecheck lock bench clean
+.PHONY: run test venv system-deps lint typecheck lock bench clean deploy-test
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,23 @@ system-deps:
 test: venv system-deps
 	CLINVAULT_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 	CLINVAULT_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+DEPLOY_STAMP  := $(VENV)/.deploy-installed
+CHECKOV_VENV  := .venv-checkov
+
+$(DEPLOY_STAMP): deploy/aws/requirements.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r deploy/aws/requirements.txt
+	touch $(DEPLOY_STAMP)
+
+$(CHECKOV_VENV)/.installed: deploy/aws/requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r deploy/aws/requirements-checkov.txt
+	touch $(CHECKOV_VENV)/.installed
+
+## make deploy-test: synthesize the AWS CDK app and check it (assertions, cfn-lint, checkov, cdk-nag)
+deploy-test: $(DEPLOY_STAMP) $(CHECKOV_VENV)/.installed
+	$(BIN)/ruff check deploy/aws
+	JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 $(BIN)/pytest deploy/aws/tests -q
 
 lint: venv
 	$(BIN)/ruff check src tests bench
