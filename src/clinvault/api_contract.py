@@ -49,7 +49,8 @@ BEARER_SCHEME = "bearerAuth"
 _PROBLEM_MARK = "x-problem"
 
 STATUS_TEXT = {
-    400: "The body could not be read (malformed JSON, too deeply nested)",
+    400: "The body could not be read (malformed JSON, too deeply nested), or a query "
+    "parameter the route does not take",
     401: "Authentication required or the token is not valid",
     403: "Not allowed for this account",
     404: "Not found (or not visible to this account)",
@@ -219,7 +220,7 @@ def _has_params(route: APIRoute) -> bool:
 def implied_statuses(route: APIRoute) -> set[int]:
     """The problem statuses a route can answer because of what it takes."""
     calls = _calls(route)
-    statuses: set[int] = set()
+    statuses: set[int] = {400}  # a query parameter the route does not take (query_contract)
     if get_principal in calls:
         statuses |= {401, 403}
     if route.dependant.path_params or (get_principal in calls and route.body_field is not None):

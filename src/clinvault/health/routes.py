@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from clinvault import __version__
+from clinvault.api_contract import problem_responses
 from clinvault.deps import ContainerDep, SessionDep, bearer_token
 from clinvault.errors import PermissionDenied
 from clinvault.health.metrics import CONTENT_TYPE, Metrics
@@ -122,7 +123,19 @@ async def info(container: ContainerDep) -> dict[str, Any]:
     }
 
 
-@router.get("/api/health/metrics", name="health.metrics", tags=["health"])
+@router.get(
+    "/api/health/metrics",
+    name="health.metrics",
+    tags=["health"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format 0.0.4",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **problem_responses(401, 403),
+    },
+)
 async def metrics(request: Request, session: SessionDep, container: ContainerDep) -> Response:
     """Prometheus text format, for organization administrators or the configured scrape
     token (`CLINVAULT_METRICS_SCRAPE_TOKEN`)."""
