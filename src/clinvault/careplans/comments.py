@@ -22,6 +22,7 @@ from clinvault import context
 from clinvault.bootstrap import Container
 from clinvault.careplans import access, watchers
 from clinvault.careplans.access import Access
+from clinvault.careplans.content import decode as decode_content
 from clinvault.careplans.repository import CarePlanRepository
 from clinvault.careplans.schemas import CommentCreate, CommentRead
 from clinvault.careplans.service import CarePlanService
@@ -49,7 +50,7 @@ def _anchored(plan_content: str, anchor: str | None) -> str | None:
     if anchor is None:
         return None
     kind, _, index = anchor.partition(":")
-    stored = json.loads(plan_content)
+    stored = decode_content(plan_content)
     items = stored.get("goals" if kind == "goal" else "activities", [])
     position = int(index)
     if position >= len(items):

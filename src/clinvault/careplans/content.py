@@ -21,6 +21,7 @@ from clinvault.careplans.schemas import (
     FieldChange,
 )
 from clinvault.careplans.states import ActivityStatus, PlanStatus
+from clinvault.inputs import parse_json
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 COMPARED = ("title", "status", "period_start", "period_end", "goals", "activities")
@@ -46,8 +47,23 @@ def dump(data: CarePlanContent) -> str:
     )
 
 
+STORED_CONTENT_MAX_BYTES = 8 * 1024 * 1024
+STORED_CONTENT_MAX_DEPTH = 8
+
+
+def decode(content: str) -> dict[str, Any]:
+    """A version's stored content (written by `dump`) as a dict, through the bounded parser."""
+    stored: dict[str, Any] = parse_json(
+        content,
+        max_depth=STORED_CONTENT_MAX_DEPTH,
+        max_bytes=STORED_CONTENT_MAX_BYTES,
+        source="The stored care-plan content",
+    )
+    return stored
+
+
 def load(title: str, status: str, content: str, shared_with_patient: bool) -> ContentRead:
-    stored: dict[str, Any] = json.loads(content)
+    stored = decode(content)
     body = str(stored.get("body", ""))
     return ContentRead(
         title=title,
