@@ -47,6 +47,28 @@ async def test_every_write_asks_for_sse_kms_under_the_configured_key(
 
 
 @pytest.mark.asyncio
+async def test_ingest_files_carry_the_tag_the_lifecycle_rules_expire_by(
+    moto_server: MotoServer,
+) -> None:
+    client = moto_server.client("s3")
+    bucket = moto_server.new_bucket()
+    storage = S3Storage(client, bucket, "p", part_size=MIN_PART_SIZE)
+
+    await storage.put("orgs/1/ingest/uploaded/a.csv", _pieces(b"ciphertext", 4))
+    large = os.urandom(MIN_PART_SIZE + 1)
+    await storage.put("orgs/1/ingest/processing/b.csv", _pieces(large, 65536))
+    await storage.put("orgs/1/credentials/u/d/v1", _pieces(b"ciphertext", 4))
+
+    def tags(name: str) -> dict[str, str]:
+        found = client.get_object_tagging(Bucket=bucket, Key=name)["TagSet"]
+        return {tag["Key"]: tag["Value"] for tag in found}
+
+    assert tags("p/orgs/1/ingest/uploaded/a.csv") == {"clinvault-area": "ingest"}
+    assert tags("p/orgs/1/ingest/processing/b.csv") == {"clinvault-area": "ingest"}
+    assert tags("p/orgs/1/credentials/u/d/v1") == {}
+
+
+@pytest.mark.asyncio
 async def test_objects_live_under_the_url_prefix(moto_server: MotoServer) -> None:
     bucket = moto_server.new_bucket()
     storage = open_storage(f"s3://{bucket}/tenant/a", s3_endpoint_url=moto_server.endpoint)

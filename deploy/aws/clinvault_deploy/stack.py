@@ -582,6 +582,7 @@ class ClinvaultStack(Stack):
                 actions=[
                     "s3:GetObject",
                     "s3:PutObject",
+                    "s3:PutObjectTagging",
                     "s3:DeleteObject",
                     "s3:AbortMultipartUpload",
                     "s3:ListMultipartUploadParts",

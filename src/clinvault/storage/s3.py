@@ -38,6 +38,10 @@ _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 _T = TypeVar("_T")
 
 
+# Matches INGEST_TAG of the CDK stack (deploy/aws): the lifecycle rules expire by it.
+INGEST_TAGGING = "clinvault-area=ingest"
+
+
 class StorageUnavailable(StorageError, BackendUnavailable):
     """The bucket cannot be used now; the message names what to fix."""
 
@@ -85,6 +89,7 @@ class S3Storage:
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> int:
         name = self._name(key)
+        write_args = self._write_args(key)
         size = 0
         part = bytearray()
         upload: _MultipartUpload | None = None
@@ -97,7 +102,7 @@ class S3Storage:
                 size += len(chunk)
                 while len(part) >= self._part_size:
                     if upload is None:
-                        upload = await self._call(key, self._begin_multipart, name)
+                        upload = await self._call(key, self._begin_multipart, name, write_args)
                     body = bytes(part[: self._part_size])
                     del part[: self._part_size]
                     if in_flight is not None:
@@ -106,7 +111,7 @@ class S3Storage:
             if in_flight is not None:
                 await in_flight
             if upload is None:
-                await self._call(key, self._put_single, name, bytes(part))
+                await self._call(key, self._put_single, name, bytes(part), write_args)
             else:
                 if part:
                     await self._call(key, upload.send, bytes(part))
@@ -193,11 +198,19 @@ class S3Storage:
     def _name(self, key: str) -> str:
         return self._prefix + validate_key(key)
 
-    def _put_single(self, name: str, body: bytes) -> None:
-        self._client.put_object(Bucket=self._bucket, Key=name, Body=body, **self._sse)
+    def _write_args(self, key: str) -> dict[str, str]:
+        """SSE settings, plus the tag by which the bucket's lifecycle rules find ingest files
+        (S3 lifecycle filters cannot match `orgs/*/ingest/`)."""
+        parts = key.split("/")
+        if len(parts) > 3 and parts[0] == "orgs" and parts[2] == "ingest":
+            return {**self._sse, "Tagging": INGEST_TAGGING}
+        return dict(self._sse)
 
-    def _begin_multipart(self, name: str) -> _MultipartUpload:
-        response = self._client.create_multipart_upload(Bucket=self._bucket, Key=name, **self._sse)
+    def _put_single(self, name: str, body: bytes, write_args: dict[str, str]) -> None:
+        self._client.put_object(Bucket=self._bucket, Key=name, Body=body, **write_args)
+
+    def _begin_multipart(self, name: str, write_args: dict[str, str]) -> _MultipartUpload:
+        response = self._client.create_multipart_upload(Bucket=self._bucket, Key=name, **write_args)
         return _MultipartUpload(self._client, self._bucket, name, response["UploadId"])
 
     def _open_for_read(self, key: str, name: str) -> dict[str, Any]:
