@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -172,6 +173,68 @@ def multipart_boundary(content_type: str | None, hint: str = API_FORMAT_HINT) ->
     return boundary
 
 
+class MultipartSink(Protocol):
+    """What `feed_multipart` drives: the parser's callbacks, plus `finished` and `close`."""
+
+    finished: bool
+
+    def on_part_begin(self) -> None: ...
+    def on_part_data(self, data: bytes, start: int, end: int) -> None: ...
+    def on_part_end(self) -> None: ...
+    def on_header_field(self, data: bytes, start: int, end: int) -> None: ...
+    def on_header_value(self, data: bytes, start: int, end: int) -> None: ...
+    def on_header_end(self) -> None: ...
+    def on_headers_finished(self) -> None: ...
+    def on_end(self) -> None: ...
+    def close(self) -> None: ...
+
+
+async def feed_multipart(
+    stream: AsyncIterator[bytes],
+    boundary: bytes,
+    sink: MultipartSink,
+    *,
+    max_body_bytes: int,
+    too_large: str,
+    incomplete: str,
+    unreadable: str,
+) -> None:
+    """Parse `stream` into `sink` within `max_body_bytes`.
+
+    On failure the sink is closed and a BodyTooLarge / BodyMalformed problem raised, with
+    `too_large`, `incomplete` or `unreadable` as its detail.
+    """
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": sink.on_part_begin,
+            "on_part_data": sink.on_part_data,
+            "on_part_end": sink.on_part_end,
+            "on_header_field": sink.on_header_field,
+            "on_header_value": sink.on_header_value,
+            "on_header_end": sink.on_header_end,
+            "on_headers_finished": sink.on_headers_finished,
+            "on_end": sink.on_end,
+        },
+    )
+    received = 0
+    try:
+        async for chunk in stream:
+            received += len(chunk)
+            if received > max_body_bytes:
+                raise UploadTooLarge(too_large)
+            parser.write(chunk)
+        parser.finalize()
+        if not sink.finished:
+            raise UploadMalformed(incomplete)
+    except (BodyTooLarge, BodyMalformed):
+        sink.close()
+        raise
+    except Exception as exc:
+        sink.close()
+        raise UploadMalformed(unreadable) from exc
+
+
 async def receive_upload(
     content_type: str | None,
     stream: AsyncIterator[bytes],
@@ -182,41 +245,23 @@ async def receive_upload(
     """Read the multipart body into temp files; the caller must `cleanup()` the result."""
     boundary = multipart_boundary(content_type)
     upload = ParsedUpload(await asyncio.to_thread(spool_directory, spool_root))
-    collector = _Collector(upload, limits)
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": collector.on_part_begin,
-            "on_part_data": collector.on_part_data,
-            "on_part_end": collector.on_part_end,
-            "on_header_field": collector.on_header_field,
-            "on_header_value": collector.on_header_value,
-            "on_header_end": collector.on_header_end,
-            "on_headers_finished": collector.on_headers_finished,
-            "on_end": collector.on_end,
-        },
-    )
-    received = 0
     try:
-        async for chunk in stream:
-            received += len(chunk)
-            if received > limits.max_body_bytes:
-                raise UploadTooLarge(
-                    f"The upload is larger than {_size_text(limits.max_body_bytes)}: "
-                    "send fewer or smaller files."
-                )
-            parser.write(chunk)
-        parser.finalize()
-        if not collector.finished:
-            raise UploadMalformed("The multipart body ended early: send the complete form.")
-    except (BodyTooLarge, BodyMalformed):
-        collector.close()
+        await feed_multipart(
+            stream,
+            boundary,
+            _Collector(upload, limits),
+            max_body_bytes=limits.max_body_bytes,
+            too_large=(
+                f"The upload is larger than {_size_text(limits.max_body_bytes)}: "
+                "send fewer or smaller files."
+            ),
+            incomplete="The multipart body ended early: send the complete form.",
+            unreadable=(
+                "The multipart body could not be parsed: send a well-formed "
+                "multipart/form-data form."
+            ),
+        )
+    except Exception:
         upload.cleanup()
         raise
-    except Exception as exc:
-        collector.close()
-        upload.cleanup()
-        raise UploadMalformed(
-            "The multipart body could not be parsed: send a well-formed multipart/form-data form."
-        ) from exc
     return upload

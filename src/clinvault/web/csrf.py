@@ -125,6 +125,20 @@ class PortalForm:
         return list(self._data.keys())
 
 
+def check_streamed_origin(request: Request) -> None:
+    """Before reading a streamed (multipart) portal post: same origin, CSRF cookie present."""
+    if not same_origin(request) or cookies.policy(request).read(request, cookies.CSRF) is None:
+        raise CsrfFailed(FAILED_DETAIL)
+
+
+def check_streamed_token(request: Request, submitted: str) -> None:
+    """After reading a streamed portal post: its token is the one for this route."""
+    purpose = getattr(request.scope.get("route"), "name", None)
+    expected = token_for(request, purpose) if isinstance(purpose, str) else ""
+    if not expected or not hmac.compare_digest(expected.encode(), submitted.encode()):
+        raise CsrfFailed(FAILED_DETAIL)
+
+
 async def verified_form(request: Request) -> PortalForm:
     """Dependency for every portal POST: parse the form and check its CSRF token.
 

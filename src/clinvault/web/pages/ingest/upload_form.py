@@ -11,26 +11,23 @@ called) before any service runs.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from fastapi import Request
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import parse_options_header
 
 from clinvault.config import Settings
-from clinvault.credentials.uploads import multipart_boundary, spool_directory
+from clinvault.credentials.uploads import feed_multipart, multipart_boundary, spool_directory
 from clinvault.errors import (
-    BodyMalformed,
-    BodyTooLarge,
     CsrfFailed,
     UploadMalformed,
     UploadTooLarge,
     UploadTooManyParts,
 )
 from clinvault.storage.spool import SpoolDirectory, SpooledFile, SpoolWriter, spool_root
-from clinvault.web import cookies, csrf
+from clinvault.web import csrf
 
 FILE_FIELD = "file"
 TEXT_FIELDS = ("dry_run", "timezone")
@@ -160,55 +157,32 @@ class _Collector:
 async def _parse(request: Request, stream: AsyncIterator[bytes], settings: Settings) -> ImportForm:
     boundary = multipart_boundary(request.headers.get("content-type"), FORM_HINT)
     form = ImportForm(await asyncio.to_thread(spool_directory, spool_root(settings), "import-"))
-    collector = _Collector(form, settings.ingest.max_file_bytes)
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": collector.on_part_begin,
-            "on_part_data": collector.on_part_data,
-            "on_part_end": collector.on_part_end,
-            "on_header_field": collector.on_header_field,
-            "on_header_value": collector.on_header_value,
-            "on_header_end": collector.on_header_end,
-            "on_headers_finished": collector.on_headers_finished,
-            "on_end": collector.on_end,
-        },
-    )
-    limit = body_limit(settings)
-    received = 0
     try:
-        async for chunk in stream:
-            received += len(chunk)
-            if received > limit:
-                raise UploadTooLarge(
-                    f"The file is larger than {size_text(settings.ingest.max_file_bytes)}: "
-                    "split it into smaller files."
-                )
-            parser.write(chunk)
-        parser.finalize()
-        if not collector.finished:
-            raise UploadMalformed("The form arrived incomplete: send it again.")
-    except (BodyTooLarge, BodyMalformed, UploadTooLarge, UploadMalformed, UploadTooManyParts):
-        collector.close()
+        await feed_multipart(
+            stream,
+            boundary,
+            _Collector(form, settings.ingest.max_file_bytes),
+            max_body_bytes=body_limit(settings),
+            too_large=(
+                f"The file is larger than {size_text(settings.ingest.max_file_bytes)}: "
+                "split it into smaller files."
+            ),
+            incomplete="The form arrived incomplete: send it again.",
+            unreadable="The form could not be read: reload the page and try again.",
+        )
+    except Exception:
         form.cleanup()
         raise
-    except Exception as exc:
-        collector.close()
-        form.cleanup()
-        raise UploadMalformed("The form could not be read: reload the page and try again.") from exc
     return form
 
 
 async def receive_import_form(request: Request, settings: Settings) -> ImportForm:
     """Read and CSRF-check the import form; the caller must `cleanup()` the result."""
-    rules = cookies.policy(request)
-    if not csrf.same_origin(request) or rules.read(request, cookies.CSRF) is None:
-        raise CsrfFailed(csrf.FAILED_DETAIL)
+    csrf.check_streamed_origin(request)
     form = await _parse(request, request.stream(), settings)
-    route = request.scope.get("route")
-    purpose = getattr(route, "name", None)
-    expected = csrf.token_for(request, purpose) if isinstance(purpose, str) else ""
-    if not expected or not hmac.compare_digest(expected.encode(), form.csrf_token.encode()):
+    try:
+        csrf.check_streamed_token(request, form.csrf_token)
+    except CsrfFailed:
         form.cleanup()
-        raise CsrfFailed(csrf.FAILED_DETAIL)
+        raise
     return form
