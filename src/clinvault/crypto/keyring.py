@@ -47,6 +47,20 @@ KEYRING_MAX_BYTES = 16 * 1024 * 1024
 _UNSAFE_MODE_BITS = stat.S_IRWXG | stat.S_IRWXO
 
 
+class DerivedKeyCache:
+    """Purpose keys derived once per (purpose, key version) with HKDF-SHA256."""
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[str, int], bytes] = {}
+
+    def get(self, purpose: str, version: int, ikm: bytes, info: str) -> bytes:
+        key = self._keys.get((purpose, version))
+        if key is None:
+            hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info.encode())
+            key = self._keys[(purpose, version)] = hkdf.derive(ikm)
+        return key
+
+
 @dataclass(frozen=True, slots=True, repr=False)
 class _KeyringState:
     current: int
@@ -68,7 +82,7 @@ class LocalKeyring:
         self._path = path
         self._lock = threading.Lock()
         self._state: _KeyringState | None = None
-        self._derived: dict[tuple[str, int], bytes] = {}
+        self._derived = DerivedKeyCache()
 
     @property
     def path(self) -> Path:
@@ -155,12 +169,7 @@ class LocalKeyring:
         return key
 
     def _cached(self, purpose: str, version: int, ikm: bytes, info: str) -> bytes:
-        cache_key = (purpose, version)
-        key = self._derived.get(cache_key)
-        if key is None:
-            hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info.encode())
-            key = self._derived[cache_key] = hkdf.derive(ikm)
-        return key
+        return self._derived.get(purpose, version, ikm, info)
 
     def _load_or_create(self) -> _KeyringState:
         state = _read_state(self._path)

@@ -33,13 +33,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from clinvault.crypto.errors import IntegrityError, KeyringError, KeysUnavailable, KeyVersionUnknown
 from clinvault.crypto.keyring import (
-    KEY_BYTES,
     STABLE_PURPOSES,
+    DerivedKeyCache,
     _ensure_private_dir,
     _exclusive,
     _write_atomic,
@@ -69,7 +67,7 @@ class KmsKeyProvider:
         self._path = wrapped_keyring
         self._lock = threading.Lock()
         self._secrets: _Secrets | None = None
-        self._derived: dict[tuple[str, int], bytes] = {}
+        self._derived = DerivedKeyCache()
         # The wrapped keyring as last unwrapped: an unchanged file costs no KMS call.
         self._unwrapped_from: str | None = None
 
@@ -158,11 +156,7 @@ class KmsKeyProvider:
         return kek
 
     def _cached(self, purpose: str, version: int, ikm: bytes, info: str) -> bytes:
-        key = self._derived.get((purpose, version))
-        if key is None:
-            hkdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=info.encode())
-            key = self._derived[(purpose, version)] = hkdf.derive(ikm)
-        return key
+        return self._derived.get(purpose, version, ikm, info)
 
     def _load_or_create(self) -> _Secrets:
         document = self._read()
