@@ -1,6 +1,8 @@
 """Prometheus metrics with the standard prometheus-client library, one registry per app.
 
-Requests by route and status, their latency, sign-in failures and the database pool's use.
+Requests by route and status, their latency, sign-in failures, the database pool's use,
+the durable workflows waiting or running, and the audit events not yet chained. The last
+two need the database, so the scrape refreshes them (`refresh`) before the exposition.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -16,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 SIGN_IN_ROUTES = frozenset({"auth.login", "auth.login_mfa"})
+WORKFLOW_STATES = ("ENQUEUED", "PENDING")
 
 
 class _PoolCollector(Collector):
@@ -58,7 +61,23 @@ class Metrics:
             "Refused sign-ins (wrong credentials, locked, throttled)",
             registry=self.registry,
         )
+        self.workflows = Gauge(
+            "clinvault_workflows",
+            "Durable workflows not finished, by status (ENQUEUED waits for a worker)",
+            ["status"],
+            registry=self.registry,
+        )
+        self.audit_unchained = Gauge(
+            "clinvault_audit_unchained_events",
+            "Committed audit events the chainer has not linked yet (the chain's lag)",
+            registry=self.registry,
+        )
         self.registry.register(_PoolCollector(engine))
+
+    def observe_backlog(self, workflows: dict[str, int], audit_unchained: int) -> None:
+        for status in WORKFLOW_STATES:
+            self.workflows.labels(status).set(workflows.get(status, 0))
+        self.audit_unchained.set(audit_unchained)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -22,11 +22,13 @@ from sqlalchemy.pool import NullPool
 
 from clinvault import __version__
 from clinvault.api_contract import problem_responses
+from clinvault.audit.chain import count_unchained
 from clinvault.deps import ContainerDep, SessionDep, bearer_token
 from clinvault.errors import PermissionDenied
-from clinvault.health.metrics import CONTENT_TYPE, Metrics
+from clinvault.health.metrics import CONTENT_TYPE, WORKFLOW_STATES, Metrics
 from clinvault.identity.authn import authenticate_bearer
 from clinvault.identity.principal import Role
+from clinvault.workflows import runtime
 
 log = structlog.get_logger(__name__)
 
@@ -150,4 +152,7 @@ async def metrics(request: Request, session: SessionDep, container: ContainerDep
                 "Metrics are for organization administrators or the configured scrape token."
             )
     collected: Metrics = request.app.state.metrics
+    collected.observe_backlog(
+        await runtime.backlog(WORKFLOW_STATES), await count_unchained(container.db)
+    )
     return Response(collected.exposition(), media_type=CONTENT_TYPE)

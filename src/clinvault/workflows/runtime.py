@@ -158,3 +158,20 @@ def stop(*, grace_seconds: int = 0) -> None:
 
 def is_running() -> bool:
     return _lease is not None
+
+
+BACKLOG_LIMIT = 10_000
+
+
+async def backlog(statuses: tuple[str, ...]) -> dict[str, int]:
+    """How many workflows of the system database are in each of `statuses` (counted up
+    to BACKLOG_LIMIT each); empty when the runtime is not launched in this process."""
+    if not is_running():
+        return {}
+    counts: dict[str, int] = {}
+    for status in statuses:
+        found = await DBOS.list_workflows_async(
+            status=status, load_input=False, load_output=False, limit=BACKLOG_LIMIT
+        )
+        counts[status] = len(found)
+    return counts
