@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from clinvault.config import Settings
 
@@ -21,6 +22,7 @@ BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 AfterCommit = Callable[[], Awaitable[None]]
 
 _AFTER_COMMIT = "clinvault.after_commit"
+_WROTE = "clinvault.wrote"
 # Connections older than this are replaced at checkout, before any idle timeout of a
 # proxy or firewall between the service and PostgreSQL can cut them.
 POOL_RECYCLE_SECONDS = 1800
@@ -29,6 +31,28 @@ POOL_RECYCLE_SECONDS = 1800
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run callback once the session's transaction has committed (side effects)."""
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _flush: UOWTransaction) -> None:
+    session.info[_WROTE] = True
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """Before slow CPU work (a password hash): when the session has only read so far, end
+    its transaction so that its connection goes back to the pool; the next statement takes
+    one again. A session that has written keeps its transaction, so the writes stay one unit.
+    """
+    if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
+        return
+    if session.in_transaction():
+        await session.commit()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,7 +6,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.bootstrap import Container
-from clinvault.db import after_commit
+from clinvault.db import after_commit, release_connection
 from clinvault.errors import CredentialsInvalid, MfaInvalid, MfaStateConflict
 from clinvault.identity import mfa
 from clinvault.identity.guard import SignInGuard
@@ -76,6 +76,7 @@ class MfaService:
         now = utcnow()
         attempt = self.guard.attempt(user.email)
         await self.guard.refuse_if_throttled(attempt, now)
+        await release_connection(self.session)
         checked = await verify_password(user.password_hash, password)
         if not checked.ok:
             await self.guard.record_failure(attempt, now, "password_mismatch")

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
+from clinvault.db import release_connection
 from clinvault.errors import RequestInvalid
 from clinvault.identity.admin_service import user_read
 from clinvault.identity.guard import SignInGuard
@@ -73,6 +74,7 @@ class ProfileService:
         """Change one's own password; every other session of the account ends."""
         user, _ = await self.guard.own_account(principal)
         stored = user.password_hash
+        await release_connection(self.session)
         verification = await verify_password(stored, body.current_password)
         if not verification.ok:
             context.note_detail("current_password_wrong")

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
-from clinvault.db import after_commit
+from clinvault.db import after_commit, release_connection
 from clinvault.errors import (
     CredentialsInvalid,
     MfaChallenge,
@@ -73,6 +73,8 @@ class AuthService:
             self._note(found[0])
         # An unknown address is locked, verified and counted exactly like a known one.
         await self.guard.refuse_if_locked(attempt, now)
+        # The hash queues behind others in a burst: it must not hold a pooled connection.
+        await release_connection(self.session)
         if found is None:
             await dummy_verify(password)
             await self.guard.record_failure(attempt, now, "unknown_account")
