@@ -67,6 +67,10 @@ NORMALIZERS: dict[str, Callable[[str], str]] = {
     "phone": normalize_phone,
     "date": normalize_date,
     "text": normalize_text,
+    # Patient search filters: a code from a closed list ("female", "O+", "1985").
+    "gender": normalize_text,
+    "blood_type": normalize_text,
+    "birth_year": normalize_text,
 }
 
 

@@ -86,6 +86,7 @@ from clinvault.errors.records import (
     PatientUserAlreadyLinked,
     PatientUserInvalid,
     PractitionerInvalid,
+    SearchFilterInvalid,
     SearchQueryInvalid,
 )
 
@@ -152,6 +153,7 @@ __all__ = [
     "RegistrationClosed",
     "RequestInvalid",
     "RoleNotAllowed",
+    "SearchFilterInvalid",
     "SearchQueryInvalid",
     "SelfDeactivationRefused",
     "ServiceUnavailable",

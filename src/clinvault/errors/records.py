@@ -37,6 +37,11 @@ class SearchQueryInvalid(RequestInvalid):
     title = "The search query is not valid"
 
 
+class SearchFilterInvalid(RequestInvalid):
+    code = "search_filter_invalid"
+    title = "A search filter is not valid"
+
+
 class MedicalRecordNotFound(NotFound):
     code = "medical_record_not_found"
     title = "Medical record not found"

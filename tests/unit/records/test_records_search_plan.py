@@ -29,13 +29,19 @@ def indexer() -> BlindIndexer:
 
 def test_name_prefixes_of_every_word(indexer: BlindIndexer) -> None:
     tokens = patient_tokens(
-        indexer, first_name="Jo Ann", last_name="Núñez", date_of_birth="1970-01-01", phone=None
+        indexer,
+        first_name="Jo Ann",
+        last_name="Núñez",
+        date_of_birth="1970-01-01",
+        phone=None,
+        gender="female",
+        blood_type=None,
     )
     names = {digest for kind, digest in tokens if kind == NAME}
     for prefix in ("jo", "an", "ann", "nu", "nun", "nunez"):
         assert indexer.prefix_index(prefix, kind=NAME) in names
     assert indexer.prefix_index("a", kind=NAME) not in names
-    assert {kind for kind, _ in tokens} == {"name", "date"}
+    assert {kind for kind, _ in tokens} == {"name", "date", "gender", "birth_year"}
 
 
 def test_query_kinds(indexer: BlindIndexer) -> None:

@@ -291,6 +291,8 @@ def _tokens(service: RecordImportService, row: dict[str, Any]) -> list[dict[str,
             last_name=row["last_name"],
             date_of_birth=None,
             phone=None,
+            gender=row["gender"],
+            blood_type=None,
         )
     ]
 

@@ -12,8 +12,10 @@ from sqlalchemy import (
     and_,
     delete,
     exists,
+    false,
     func,
     insert,
+    or_,
     select,
     union_all,
 )
@@ -23,6 +25,7 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from clinvault.models.identity import User
 from clinvault.models.records import Patient, PatientSearchToken
 from clinvault.records.pagination import PageRequest
+from clinvault.records.patients.filters import BIRTH_YEAR, BLOOD_TYPE, GENDER, PatientFilters
 from clinvault.records.patients.search import (
     DATE,
     MAX_INDEXED_WORDS,
@@ -109,18 +112,24 @@ class PatientRepository:
 
     async def search(
         self,
-        plan: SearchPlan,
+        plan: SearchPlan | None,
         *,
         tenant: uuid.UUID,
         request: PageRequest,
+        filters: PatientFilters | None = None,
         only_user: uuid.UUID | None = None,
     ) -> tuple[Sequence[Patient], int, bool]:
         """A page of the matching patients in id order, their count and whether it is exact.
 
-        Counting stops after SEARCH_COUNT_CAP + 1 matches (then the count is a lower
-        bound), and is skipped when the page itself shows where the results end.
+        Without a plan (no query text) every patient of the organization matches, before
+        the filters. Counting stops after SEARCH_COUNT_CAP + 1 matches (then the count is
+        a lower bound), and is skipped when the page itself shows where the results end.
         """
-        matched = self._matched_ids(plan, tenant)
+        matched = (
+            self._matched_ids(plan, tenant)
+            if plan is not None
+            else select(Patient.id.label("patient_id")).where(Patient.organization_id == tenant)
+        )
         if matched is None:
             return [], 0, True
         if only_user is not None:
@@ -128,12 +137,15 @@ class PatientRepository:
                 Patient.organization_id == tenant,
                 Patient.user_id == only_user,
                 Patient.id.in_(matched),
+                *self._filtered(tenant, filters, Patient.id),
             )
             rows, total = await self._paged(confined, request)
             return rows, total, True
         ids = matched.subquery()
+        kept = self._filtered(tenant, filters, ids.c.patient_id)
         page = (
             select(ids.c.patient_id)
+            .where(*kept)
             .order_by(ids.c.patient_id)
             .limit(request.limit)
             .offset(request.offset)
@@ -147,9 +159,53 @@ class PatientRepository:
         ).all()
         if len(rows) < request.limit and (rows or request.offset == 0):
             return rows, request.offset + len(rows), True
-        capped = select(ids.c.patient_id).limit(SEARCH_COUNT_CAP + 1).subquery()
+        capped = select(ids.c.patient_id).where(*kept).limit(SEARCH_COUNT_CAP + 1).subquery()
         total = int(await self.session.scalar(select(func.count()).select_from(capped)) or 0)
         return rows, total, total <= SEARCH_COUNT_CAP
+
+    def _filtered(
+        self,
+        tenant: uuid.UUID,
+        filters: PatientFilters | None,
+        patient: ColumnElement[uuid.UUID] | InstrumentedAttribute[uuid.UUID],
+    ) -> list[ColumnElement[bool]]:
+        """One condition per filter: the patient holds one of the filter's digests."""
+        if filters is None:
+            return []
+        wanted: list[ColumnElement[bool]] = []
+        for kind, digest in ((GENDER, filters.gender), (BLOOD_TYPE, filters.blood_type)):
+            if digest is not None:
+                wanted.append(and_(PatientSearchToken.kind == kind, _digest_in([digest])))
+        if filters.ages is not None:
+            options = [
+                and_(PatientSearchToken.kind == kind, _digest_in(digests))
+                for kind, digests in ((BIRTH_YEAR, filters.ages.years), (DATE, filters.ages.dates))
+                if digests
+            ]
+            wanted.append(or_(*options) if options else false())
+        return [
+            patient.in_(
+                select(PatientSearchToken.patient_id).where(
+                    PatientSearchToken.organization_id == tenant, condition
+                )
+            )
+            for condition in wanted
+        ]
+
+    async def without_filter_tokens(
+        self, *, after: uuid.UUID | None, limit: int
+    ) -> Sequence[Patient]:
+        """Patients written before the filter tokens existed (every patient has a gender),
+        in id order after `after`. Across organizations: a start-up step's query."""
+        has_gender = exists().where(
+            PatientSearchToken.patient_id == Patient.id,
+            PatientSearchToken.organization_id == Patient.organization_id,
+            PatientSearchToken.kind == GENDER,
+        )
+        query = select(Patient).where(~has_gender)
+        if after is not None:
+            query = query.where(Patient.id > after)
+        return (await self.session.scalars(query.order_by(Patient.id).limit(limit))).all()
 
     def _matched_ids(
         self, plan: SearchPlan, tenant: uuid.UUID
@@ -229,3 +285,9 @@ class PatientRepository:
             select(User).where(User.id == user_id, User.organization_id == tenant)
         )
         return result
+
+
+def _digest_in(digests: Sequence[str]) -> ColumnElement[bool]:
+    if len(digests) == 1:
+        return PatientSearchToken.token_hash == digests[0]
+    return PatientSearchToken.token_hash.in_(digests)

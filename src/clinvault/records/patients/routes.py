@@ -10,7 +10,10 @@ from fastapi import APIRouter, Query, status
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.inputs import SingleLine
 from clinvault.records.http import PageDep
+from clinvault.records.patients.filters import MAX_AGE
 from clinvault.records.patients.schemas import (
+    BLOOD_TYPES,
+    GENDERS,
     PatientCreate,
     PatientPage,
     PatientRead,
@@ -41,19 +44,44 @@ async def list_patients(
 
 @router.get("/search", name="records.patient.search")
 async def search_patients(
-    q: Annotated[
-        Annotated[str, SingleLine(100, min_length=0)],
-        Query(description="Name prefix, MRN, YYYY-MM-DD or phone"),
-    ],
     principal: PrincipalDep,
     session: SessionDep,
     container: ContainerDep,
     paging: PageDep,
+    q: Annotated[
+        Annotated[str, SingleLine(100, min_length=0)] | None,
+        Query(description="Name prefix, MRN, YYYY-MM-DD or phone"),
+    ] = None,
+    gender: Annotated[
+        Annotated[str, SingleLine(16, min_length=0)] | None,
+        Query(description=f"One of {', '.join(GENDERS)} (any case)"),
+    ] = None,
+    blood_type: Annotated[
+        Annotated[str, SingleLine(8, min_length=0, strip=False)] | None,
+        Query(description=f"One of {', '.join(BLOOD_TYPES)} (write + as %2B in a URL)"),
+    ] = None,
+    age_min: Annotated[
+        int | None, Query(ge=0, le=MAX_AGE, description="Age in whole years, at least")
+    ] = None,
+    age_max: Annotated[
+        int | None, Query(ge=0, le=MAX_AGE, description="Age in whole years, at most")
+    ] = None,
 ) -> PatientSearchPage:
     """One box: name prefixes (first or last, any case or accent), exact MRN, date of
-    birth (YYYY-MM-DD) or phone number (any format). Past 1,000 matches `total` is a
-    lower bound and `total_exact` is false."""
-    return await PatientService(session, container).search(principal, q, paging)
+    birth (YYYY-MM-DD) or phone number (any format); and the filters gender,
+    blood_type, age_min and age_max (ages today, both bounds included), which combine
+    with `q` and with each other, or are used without `q`. At least one of `q` and the
+    filters is needed. Past 1,000 matches `total` is a lower bound and `total_exact`
+    is false."""
+    return await PatientService(session, container).search(
+        principal,
+        q,
+        paging,
+        gender=gender,
+        blood_type=blood_type,
+        age_min=age_min,
+        age_max=age_max,
+    )
 
 
 @router.get("/{patient_id}", name="records.patient.read")

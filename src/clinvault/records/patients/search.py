@@ -2,7 +2,8 @@
 
 Stored per patient (`patient_search_tokens`): every prefix of 2 to 16
 characters of every word of the normalized first and last names ("name"),
-the ISO date of birth ("date") and the E.164 phone ("phone"). The MRN digest
+the ISO date of birth ("date") and the E.164 phone ("phone"), and the filter
+tokens (gender, blood type, birth year: see filters.py). The MRN digest
 lives on the patient row, where it also keeps the MRN unique.
 
 A query is read as: an ISO date -> date of birth; phone-like -> phone or
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from clinvault.crypto.blind_index import DEFAULT_MAX_PREFIX, BlindIndexer, normalize_name
+from clinvault.records.patients.filters import filter_tokens
 from clinvault.records.phones import PhoneInvalid, looks_like_phone, to_e164
 
 NAME = "name"
@@ -56,9 +58,14 @@ def patient_tokens(
     last_name: str,
     date_of_birth: str | None,
     phone: str | None,
+    gender: str | None,
+    blood_type: str | None,
 ) -> list[tuple[str, str]]:
-    """(kind, digest) pairs to store for one patient, without duplicates."""
-    tokens: set[tuple[str, str]] = set()
+    """(kind, digest) pairs to store for one patient, without duplicates (with the filter
+    tokens of filters.py)."""
+    tokens = filter_tokens(
+        indexer, gender=gender, blood_type=blood_type, date_of_birth=date_of_birth
+    )
     for word in name_words(first_name, last_name):
         if len(word) >= MIN_QUERY:
             tokens.update((NAME, digest) for digest in indexer.prefixes(word, NAME))

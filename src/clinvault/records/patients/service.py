@@ -19,12 +19,14 @@ from clinvault.errors import (
     PatientNotFound,
     PatientUserAlreadyLinked,
     PatientUserInvalid,
+    SearchFilterInvalid,
     SearchQueryInvalid,
 )
 from clinvault.identity.principal import Principal, Role
 from clinvault.models.records import Patient
 from clinvault.records import policies
 from clinvault.records.pagination import Page, PageRequest
+from clinvault.records.patients.filters import FilterUnusable, plan_filters
 from clinvault.records.patients.repository import PatientRepository
 from clinvault.records.patients.schemas import (
     PatientCreate,
@@ -35,6 +37,7 @@ from clinvault.records.patients.schemas import (
 )
 from clinvault.records.patients.search import (
     QueryUnusable,
+    SearchPlan,
     matches_long_words,
     mrn_digest,
     plan_search,
@@ -49,6 +52,7 @@ from clinvault.records.patients.writer import (
     tokens_of,
 )
 from clinvault.records.policies import require
+from clinvault.timeutil import utcnow
 
 PATIENT_NOT_FOUND = "No patient with this id in your organization: check the id."
 
@@ -87,24 +91,54 @@ class PatientService:
         return _page(rows, total, request)
 
     async def search(
-        self, principal: Principal, query: str, request: PageRequest
+        self,
+        principal: Principal,
+        query: str | None,
+        request: PageRequest,
+        *,
+        gender: str | None = None,
+        blood_type: str | None = None,
+        age_min: int | None = None,
+        age_max: int | None = None,
     ) -> PatientSearchPage:
+        """Patients matching the query text (if any) and every filter given."""
         context.describe_resource("patient")
         require(policies.can_list_patients(principal), "You cannot search patients.")
         try:
-            plan = plan_search(self.indexer, query, default_country_code=self.country_code)
-        except QueryUnusable as exc:
-            raise SearchQueryInvalid(
+            filters = plan_filters(
+                self.indexer,
+                gender=gender,
+                blood_type=blood_type,
+                age_min=age_min,
+                age_max=age_max,
+                today=utcnow().date(),
+            )
+        except FilterUnusable as exc:
+            raise SearchFilterInvalid(
                 str(exc),
-                errors=[{"field": "q", "in": "query", "message": str(exc), "type": "search"}],
+                errors=[{"field": exc.field, "in": "query", "message": str(exc), "type": "filter"}],
             ) from None
+        if query is None and filters.empty:
+            message = (
+                "Send q (a name prefix, an MRN, a date of birth or a phone number) or at least "
+                "one filter: gender, blood_type, age_min, age_max."
+            )
+            raise SearchQueryInvalid(
+                message, errors=[{"field": "q", "in": "query", "message": message}]
+            )
+        plan = None if query is None else self._plan(query)
         rows, total, exact = await self.repository.search(
             plan,
             tenant=principal.organization_id,
             request=request,
+            filters=filters,
             only_user=self._confined(principal),
         )
-        kept = [row for row in rows if matches_long_words(plan, row.first_name, row.last_name)]
+        kept = [
+            row
+            for row in rows
+            if plan is None or matches_long_words(plan, row.first_name, row.last_name)
+        ]
         return PatientSearchPage(
             items=[patient_read(row) for row in kept],
             total=total - (len(rows) - len(kept)),
@@ -112,6 +146,15 @@ class PatientService:
             page=request.page,
             page_size=request.page_size,
         )
+
+    def _plan(self, query: str) -> SearchPlan:
+        try:
+            return plan_search(self.indexer, query, default_country_code=self.country_code)
+        except QueryUnusable as exc:
+            raise SearchQueryInvalid(
+                str(exc),
+                errors=[{"field": "q", "in": "query", "message": str(exc), "type": "search"}],
+            ) from None
 
     async def get(self, principal: Principal, patient_id: uuid.UUID) -> PatientRead:
         patient = await self.visible_patient(principal, patient_id)

@@ -29,7 +29,9 @@ log = structlog.get_logger(__name__)
 
 MRN_DIGITS = 8
 MRN_ATTEMPTS = 8
-SEARCHED_FIELDS = frozenset({"first_name", "last_name", "date_of_birth", "phone"})
+SEARCHED_FIELDS = frozenset(
+    {"first_name", "last_name", "date_of_birth", "phone", "gender", "blood_type"}
+)
 MRN_RACED = "Another patient was registered with the same number just now: send it again."
 MRN_TAKEN = (
     "Another patient of your organization has this medical record number: check it, or "
@@ -138,4 +140,6 @@ def tokens_of(indexer: BlindIndexer, patient: Patient) -> list[tuple[str, str]]:
         last_name=patient.last_name,
         date_of_birth=patient.date_of_birth,
         phone=patient.phone,
+        gender=patient.gender,
+        blood_type=patient.blood_type,
     )

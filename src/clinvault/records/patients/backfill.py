@@ -1,0 +1,62 @@
+"""Start-up step: give patients written before the search filters their filter tokens.
+
+The tokens are keyed digests, so a migration (which holds no keys) cannot
+compute them; the app computes them at start-up instead, in batches, for the
+patients that have no gender token yet (every patient has a gender). It is
+idempotent: once done it finds nothing. Two replicas starting together may
+race on a batch; the loser's batch fails on the unique token index, rolls
+back, and the next pass finds it done. A database that is down or not yet
+migrated does not stop the start: the step is logged as skipped and runs at
+the next start.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from clinvault.bootstrap import Container
+from clinvault.records.patients.repository import PatientRepository
+from clinvault.records.patients.writer import tokens_of
+
+log = structlog.get_logger(__name__)
+
+BATCH = 500
+MAX_RACES = 5
+
+
+async def backfill_filter_tokens(container: Container, *, batch: int = BATCH) -> int:
+    """Write the search tokens of every patient lacking filter tokens; returns how many."""
+    after: uuid.UUID | None = None
+    written = 0
+    races = 0
+    while True:
+        try:
+            async with container.db.unit_of_work() as session:
+                repository = PatientRepository(session)
+                patients = await repository.without_filter_tokens(after=after, limit=batch)
+                for patient in patients:
+                    await repository.replace_tokens(
+                        patient, tokens_of(container.blind_index, patient)
+                    )
+        except IntegrityError:
+            races += 1
+            if races > MAX_RACES:
+                raise
+            continue
+        if not patients:
+            break
+        written += len(patients)
+        after = patients[-1].id
+    if written:
+        log.info("records.patient.filter_tokens_backfilled", patients=written)
+    return written
+
+
+async def backfill_at_startup(container: Container) -> None:
+    try:
+        await backfill_filter_tokens(container)
+    except (DBAPIError, OSError) as exc:
+        log.warning("records.patient.filter_tokens_backfill_skipped", error=type(exc).__name__)
