@@ -13,6 +13,7 @@ from clinvault.audit.chain import AuditChainer
 from clinvault.audit.commands import open_checkpointer
 from clinvault.audit.routes import router as audit_router
 from clinvault.bootstrap import Container, build_container
+from clinvault.careplans.attachment_routes import body_limit_overrides as careplan_body_limits
 from clinvault.careplans.routes import routers as careplans_routers
 from clinvault.config import Settings
 from clinvault.credentials.routes import body_limit_overrides as credential_body_limits
@@ -27,7 +28,6 @@ from clinvault.notifications.routes import router as notifications_router
 from clinvault.prescriptions.routes import body_limit_overrides as prescription_body_limits
 from clinvault.prescriptions.routes import routers as prescriptions_routers
 from clinvault.problems import install_problem_handlers
-from clinvault.records.patients.backfill import backfill_at_startup
 from clinvault.records.routes import body_limit_overrides as records_body_limits
 from clinvault.records.routes import routers as records_routers
 from clinvault.web.pages.credentials import body_limit_overrides as portal_credential_limits
@@ -48,7 +48,6 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await backfill_at_startup(container)
         if settings.workflows_enabled:
             runtime.start(container)
         chainer.start()
@@ -93,6 +92,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             *credential_body_limits(settings),
             *records_body_limits(settings),
             *prescription_body_limits(settings),
+            *careplan_body_limits(settings),
             *ingest_body_limits(settings),
             *portal_credential_limits(settings),
             *portal_import_limits(settings),

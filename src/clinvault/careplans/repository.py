@@ -16,12 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.models.careplans import (
     CarePlan,
+    CarePlanAttachment,
     CarePlanComment,
+    CarePlanDigestEntry,
+    CarePlanMailPreference,
     CarePlanShare,
     CarePlanVersion,
     CarePlanWatch,
 )
 from clinvault.models.identity import Organization, User
+from clinvault.models.objects import EncryptedObject
 from clinvault.models.records import Patient
 from clinvault.timeutil import utcnow
 
@@ -261,6 +265,96 @@ class CarePlanRepository:
         )
         found.update(row[0] for row in authors if row[0] is not None)
         return found
+
+    # attachments
+
+    async def attachments(self, plan_id: uuid.UUID) -> list[CarePlanAttachment]:
+        rows = await self.session.execute(
+            select(CarePlanAttachment)
+            .where(CarePlanAttachment.plan_id == plan_id)
+            .order_by(CarePlanAttachment.created_at, CarePlanAttachment.id)
+        )
+        return list(rows.scalars())
+
+    async def attachment(
+        self, plan_id: uuid.UUID, attachment_id: uuid.UUID
+    ) -> CarePlanAttachment | None:
+        row = await self.session.get(CarePlanAttachment, attachment_id)
+        return row if row is not None and row.plan_id == plan_id else None
+
+    async def stored_object(
+        self, object_id: uuid.UUID, *, tenant: uuid.UUID
+    ) -> EncryptedObject | None:
+        row = await self.session.get(EncryptedObject, object_id)
+        return row if row is not None and row.organization_id == tenant else None
+
+    # email delivery: preferences and the daily digest
+
+    async def mail_preference(self, user_id: uuid.UUID) -> CarePlanMailPreference | None:
+        return await self.session.scalar(
+            select(CarePlanMailPreference).where(CarePlanMailPreference.user_id == user_id)
+        )
+
+    async def digest_due_users(self, cutoff: datetime) -> list[uuid.UUID]:
+        """Users with entries created before `cutoff` that no digest listed yet."""
+        rows = await self.session.execute(
+            select(CarePlanDigestEntry.user_id)
+            .where(
+                CarePlanDigestEntry.digest_key.is_(None), CarePlanDigestEntry.created_at < cutoff
+            )
+            .distinct()
+        )
+        return sorted(row[0] for row in rows)
+
+    async def pick_digest(
+        self, user_id: uuid.UUID, key: str, cutoff: datetime, now: datetime
+    ) -> int:
+        """Mark the user's waiting entries as listed in digest `key`, unless that digest
+        already exists (a second run on one day: they wait for the next)."""
+        taken = await self.session.scalar(
+            select(func.count())
+            .select_from(CarePlanDigestEntry)
+            .where(CarePlanDigestEntry.digest_key == key)
+        )
+        if taken:
+            return 0
+        result = await self.session.execute(
+            update(CarePlanDigestEntry)
+            .where(
+                CarePlanDigestEntry.user_id == user_id,
+                CarePlanDigestEntry.digest_key.is_(None),
+                CarePlanDigestEntry.created_at < cutoff,
+            )
+            .values(digest_key=key, digested_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0))
+
+    async def unmailed_digests(self) -> list[tuple[uuid.UUID, str]]:
+        rows = await self.session.execute(
+            select(CarePlanDigestEntry.user_id, CarePlanDigestEntry.digest_key)
+            .where(
+                CarePlanDigestEntry.digest_key.is_not(None), CarePlanDigestEntry.mailed_at.is_(None)
+            )
+            .distinct()
+        )
+        return sorted((row[0], str(row[1])) for row in rows)
+
+    async def digest_entries(self, key: str) -> list[CarePlanDigestEntry]:
+        rows = await self.session.execute(
+            select(CarePlanDigestEntry)
+            .where(CarePlanDigestEntry.digest_key == key)
+            .order_by(CarePlanDigestEntry.created_at, CarePlanDigestEntry.id)
+        )
+        return list(rows.scalars())
+
+    async def mark_digest_mailed(self, key: str, now: datetime) -> None:
+        await self.session.execute(
+            update(CarePlanDigestEntry)
+            .where(CarePlanDigestEntry.digest_key == key, CarePlanDigestEntry.mailed_at.is_(None))
+            .values(mailed_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _live(user_id: uuid.UUID, organization_id: uuid.UUID, now: datetime) -> ColumnElement[bool]:

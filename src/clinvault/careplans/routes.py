@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from clinvault.api_contract import problem_responses
+from clinvault.careplans.attachment_routes import preferences_router
+from clinvault.careplans.attachment_routes import router as attachment_router
 from clinvault.careplans.comment_routes import router as comment_router
 from clinvault.careplans.schemas import (
     CarePlanCreate,
@@ -164,4 +166,4 @@ async def unwatch_plan(
     return await CarePlanService(session, container).set_watching(principal, plan_id, False)
 
 
-routers = (share_router, router, comment_router)
+routers = (share_router, preferences_router, router, comment_router, attachment_router)

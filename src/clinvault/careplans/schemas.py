@@ -221,3 +221,32 @@ class CommentRead(BaseModel):
     resolved_at: datetime | None
     resolved_by: uuid.UUID | None
     replies: list[CommentRead] = []
+
+
+class AttachmentRead(BaseModel):
+    """A document attached to a plan; `version` is the plan version it was added in. A
+    removed one stays listed, with who removed it, when and in which version."""
+
+    id: uuid.UUID
+    plan_id: uuid.UUID
+    version: int
+    filename: str
+    content_type: str
+    size: int
+    added_by: uuid.UUID | None
+    added_by_name: str
+    created_at: datetime
+    removed_at: datetime | None = None
+    removed_by: uuid.UUID | None = None
+    removed_in_version: int | None = None
+
+
+class MailDelivery(StrEnum):
+    IMMEDIATE = "immediate"
+    DAILY_DIGEST = "daily_digest"
+
+
+class MailPreference(RequestBody):
+    """How care-plan emails reach you: one per event, or one a day listing them all."""
+
+    email: MailDelivery

@@ -6,6 +6,11 @@ user who can no longer see the plan (a revoked or expired share) is never
 told. Titles and bodies say what happened and link to the plan: never a title,
 a goal or any other health information. One notification per user and event
 (`dedupe_key`), so a retried request notifies nobody twice.
+
+In-app notifications are immediate. Email follows each user's preference
+(`CarePlanMailPreference`): one email per event after commit, or, for
+`daily_digest`, an entry in the same transaction that the next daily digest
+lists (`clinvault.careplans.digest`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from clinvault.careplans.repository import CarePlanRepository
 from clinvault.careplans.workflows import start_mail
 from clinvault.db import after_commit
 from clinvault.identity.principal import Role
-from clinvault.models.careplans import CarePlan
+from clinvault.models.careplans import CarePlan, CarePlanDigestEntry
 from clinvault.notifications.service import notify
 from clinvault.timeutil import utcnow
 
@@ -29,7 +34,10 @@ EVENTS = {
     "care_plan.status": "A care plan you watch changed status",
     "care_plan.comment": "New comment on a care plan you watch",
     "care_plan.share": "A care plan was shared with you or one you watch",
+    "care_plan.attachment": "A document was attached to a care plan you watch",
+    "care_plan.attachment_removed": "A document was removed from a care plan you watch",
 }
+DIGEST = "daily_digest"
 
 
 async def sees(
@@ -84,8 +92,24 @@ async def announce(
             dedupe_key=f"{kind}:{plan.id}:{event}",
         )
         sent += added
-        if added and container is not None:
+        if not added:
+            continue
+        link = f"/api/care-plans/{plan.id}"
+        preference = await repository.mail_preference(user_id)
+        if preference is not None and preference.delivery == DIGEST:
+            await repository.add(
+                CarePlanDigestEntry(
+                    organization_id=organization_id,
+                    user_id=user_id,
+                    plan_id=plan.id,
+                    kind=kind,
+                    headline=EVENTS[kind],
+                    link=link,
+                    dedupe_key=f"{kind}:{plan.id}:{event}"[:200],
+                )
+            )
+        elif container is not None:
             key = f"cp-mail-{plan.id}-{event}-{user_id}".replace(":", "-")
-            args = (str(user_id), EVENTS[kind], f"/api/care-plans/{plan.id}", key)
+            args = (str(user_id), EVENTS[kind], link, key)
             after_commit(repository.session, functools.partial(start_mail, container, *args))
     return sent

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from clinvault.errors.base import (
     AppError,
+    BodyTooLarge,
     Conflict,
     NotFound,
     PermissionDenied,
     RequestInvalid,
+    UnsupportedMediaType,
 )
 
 
@@ -68,3 +70,25 @@ class CarePlanCommentInvalid(RequestInvalid):
 class CarePlanCommentLocked(Conflict):
     code = "care_plan_comment_locked"
     title = "The comment can no longer be edited"
+
+
+class CarePlanAttachmentNotFound(NotFound):
+    code = "care_plan_attachment_not_found"
+    title = "Attached document not found"
+
+
+class CarePlanAttachmentRejected(RequestInvalid):
+    """The file's bytes failed a check (`errors` carries the filecheck codes)."""
+
+    code = "care_plan_attachment_rejected"
+    title = "The document was rejected"
+
+
+class CarePlanAttachmentType(UnsupportedMediaType):
+    code = "care_plan_attachment_type"
+    title = "The document's type is not accepted"
+
+
+class CarePlanAttachmentTooLarge(BodyTooLarge):
+    code = "care_plan_attachment_too_large"
+    title = "The document is too large"

@@ -4,7 +4,10 @@ from clinvault.models.audit import AuditEvent
 from clinvault.models.base import Base
 from clinvault.models.careplans import (
     CarePlan,
+    CarePlanAttachment,
     CarePlanComment,
+    CarePlanDigestEntry,
+    CarePlanMailPreference,
     CarePlanShare,
     CarePlanVersion,
     CarePlanWatch,
@@ -42,7 +45,10 @@ __all__ = [
     "AuditEvent",
     "Base",
     "CarePlan",
+    "CarePlanAttachment",
     "CarePlanComment",
+    "CarePlanDigestEntry",
+    "CarePlanMailPreference",
     "CarePlanShare",
     "CarePlanVersion",
     "CarePlanWatch",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clinvault.crypto.fields import EncryptedString
@@ -156,3 +156,85 @@ class CarePlanWatch(IdMixin, CreatedMixin, Base):
     plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"))
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     watching: Mapped[bool] = mapped_column(Boolean)
+
+
+class CarePlanAttachment(IdMixin, CreatedMixin, Base):
+    """A document attached to a plan in a given version; its bytes are an encrypted object.
+
+    Removing it keeps the row (who, when, in which version) and the object: the
+    plan's record stays whole.
+    """
+
+    __tablename__ = "care_plan_attachments"
+    __table_args__ = (Index("ix_care_plan_attachments_plan", "plan_id", "created_at"),)
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="RESTRICT")
+    )
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    """The plan version current when the document was added."""
+    object_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("encrypted_objects.id", ondelete="RESTRICT"), unique=True
+    )
+    filename: Mapped[str] = mapped_column(EncryptedString("care_plan_attachments.filename"))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(BigInteger)
+    added_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    added_by_name: Mapped[str] = mapped_column(String(200), default="")
+    acting_organization_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("organizations.id", ondelete="SET NULL")
+    )
+    removed_at: Mapped[datetime | None] = mapped_column()
+    removed_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    removed_in_version: Mapped[int | None] = mapped_column(Integer)
+
+
+class CarePlanMailPreference(IdMixin, CreatedMixin, Base):
+    """How a user receives care-plan emails: `immediate` (one per event) or `daily_digest`.
+
+    Without a row, `immediate`. In-app notifications are immediate either way.
+    """
+
+    __tablename__ = "care_plan_mail_preferences"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    delivery: Mapped[str] = mapped_column(String(20))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CarePlanDigestEntry(IdMixin, CreatedMixin, Base):
+    """One event waiting for (or listed in) a digest user's daily email: a headline and a
+    link, never health information.
+
+    `digest_key` names the digest that listed it (the mail workflow's id, one per user
+    and day), set in the transaction that picks the day's entries; `mailed_at` when
+    that email went out.
+    """
+
+    __tablename__ = "care_plan_digest_entries"
+    __table_args__ = (
+        UniqueConstraint("user_id", "dedupe_key"),
+        Index("ix_care_plan_digest_entries_digest", "digest_key", "user_id"),
+    )
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE")
+    )
+    """The recipient's organization."""
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("care_plans.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(64))
+    headline: Mapped[str] = mapped_column(String(200))
+    link: Mapped[str] = mapped_column(String(500))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    digest_key: Mapped[str | None] = mapped_column(String(120))
+    digested_at: Mapped[datetime | None] = mapped_column()
+    mailed_at: Mapped[datetime | None] = mapped_column()
