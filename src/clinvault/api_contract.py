@@ -23,7 +23,8 @@ the router and the problem handlers (problems.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from email.message import Message
 from typing import Any
 
@@ -118,10 +119,19 @@ class ApiGuard:
     as GET without the body, so every GET route answers HEAD.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        max_depth: int = MAX_JSON_DEPTH,
+        streamed: Iterable[re.Pattern[str]] = (),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_depth = max_depth
+        # Paths whose route reads its JSON body itself, as a stream, through parse_json.
+        self.streamed = tuple(streamed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,7 +149,7 @@ class ApiGuard:
         if head:
             await self.app({**scope, "method": "GET"}, receive, _without_body(send))
             return
-        if not _is_json(scope):
+        if not _is_json(scope) or any(p.fullmatch(scope["path"]) for p in self.streamed):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []
@@ -294,9 +304,14 @@ def api_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
     return found
 
 
-def install_api_contract(app: FastAPI, *, max_json_bytes: int) -> None:
-    """Call after every router is included and before RequestPipeline is added."""
-    app.add_middleware(ApiGuard, max_bytes=max_json_bytes)
+def install_api_contract(
+    app: FastAPI, *, max_json_bytes: int, streamed_json: Iterable[re.Pattern[str]] = ()
+) -> None:
+    """Call after every router is included and before RequestPipeline is added.
+
+    `streamed_json`: paths whose routes read a JSON body themselves (within their own
+    limits, still through `parse_json`)."""
+    app.add_middleware(ApiGuard, max_bytes=max_json_bytes, streamed=streamed_json)
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:

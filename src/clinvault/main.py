@@ -16,6 +16,7 @@ from clinvault.bootstrap import Container, build_container
 from clinvault.careplans.attachment_routes import body_limit_overrides as careplan_body_limits
 from clinvault.careplans.routes import routers as careplans_routers
 from clinvault.config import Settings
+from clinvault.credentials.routes import STREAMED_JSON_PATHS as CREDENTIAL_STREAMED_JSON
 from clinvault.credentials.routes import body_limit_overrides as credential_body_limits
 from clinvault.credentials.routes import router as credentials_router
 from clinvault.health.metrics import Metrics, MetricsMiddleware
@@ -84,7 +85,11 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.include_router(router)
     app.include_router(ingest_router)
     mount_portal(app)
-    install_api_contract(app, max_json_bytes=settings.security.max_json_body_bytes)
+    install_api_contract(
+        app,
+        max_json_bytes=settings.security.max_json_body_bytes,
+        streamed_json=CREDENTIAL_STREAMED_JSON,
+    )
     app.add_middleware(
         RequestPipeline,
         container=container,

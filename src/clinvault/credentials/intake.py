@@ -25,6 +25,7 @@ from clinvault import context
 from clinvault.bootstrap import Container
 from clinvault.credentials import policies, workflows
 from clinvault.credentials.categories import DEA_REGISTRATION, Category, all_categories
+from clinvault.credentials.design_request import declared_problems
 from clinvault.credentials.identifiers import dea_number_is_valid, npi_is_valid
 from clinvault.credentials.repository import CredentialRepository
 from clinvault.credentials.schemas import DocumentMetadata, DocumentStatus, DocumentSummary
@@ -196,11 +197,20 @@ class IntakeService:
                 "Set your NPI first with PUT /api/credentials/profile, then submit again."
             )
 
-    async def check(self, principal: Principal, upload: ParsedUpload) -> list[CheckedFile]:
-        """Every problem of every file, as one 422; or the checked files."""
+    async def check(
+        self,
+        principal: Principal,
+        upload: ParsedUpload,
+        entries: list[DocumentMetadata | Problems] | None = None,
+    ) -> list[CheckedFile]:
+        """Every problem of every file, as one 422; or the checked files.
+
+        `entries` are the files' metadata when the request carried them another way than
+        the multipart 'metadata' part (the JSON request)."""
         if not upload.files:
             raise CredentialMetadataInvalid("Attach at least one file as a 'files' part.")
-        entries = parse_metadata(upload.metadata, len(upload.files))
+        if entries is None:
+            entries = parse_metadata(upload.metadata, len(upload.files))
         categories = all_categories(
             self.policy, await self.repository.categories(tenant=principal.organization_id)
         )
@@ -233,11 +243,13 @@ class IntakeService:
                     )
             except FileRejected as rejected:
                 problems.extend(_problem(p.code, p.detail) for p in rejected.problems)
+                problems.extend(declared_problems(item, None))
                 return problems, None
             except VirusScanFailed as exc:
                 raise ServiceUnavailable(
                     "The virus scanner is unavailable: try again in a few minutes."
                 ) from exc
+            problems.extend(declared_problems(item, inspected))
             return problems, inspected
 
         results = await asyncio.gather(

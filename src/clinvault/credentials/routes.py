@@ -13,6 +13,12 @@ from fastapi.responses import StreamingResponse
 
 from clinvault.api_contract import problem_responses
 from clinvault.config import Settings
+from clinvault.credentials.design_schema import DESIGN_BODY_SCHEMA
+from clinvault.credentials.json_upload import (
+    is_json_media_type,
+    json_body_limit,
+    receive_json_upload,
+)
 from clinvault.credentials.review import ReviewService
 from clinvault.credentials.schemas import (
     CategoryCreate,
@@ -28,7 +34,12 @@ from clinvault.credentials.schemas import (
 )
 from clinvault.credentials.service import CredentialService
 from clinvault.credentials.submission_service import SubmissionService
-from clinvault.credentials.uploads import ParsedUpload, UploadLimits, receive_upload
+from clinvault.credentials.uploads import (
+    API_FORMAT_HINT,
+    ParsedUpload,
+    UploadLimits,
+    receive_upload,
+)
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.inputs import Days, Limit, Offset, SingleLine
 from clinvault.storage.spool import spool_root
@@ -38,10 +49,25 @@ router = APIRouter(prefix="/api/credentials", tags=["credentials"])
 SUBMISSIONS_PATH = re.compile(r"/api/credentials/submissions/?")
 REPLACEMENT_PATH = re.compile(r"/api/credentials/documents/[^/]+/replacement/?")
 MULTIPART_OVERHEAD = 1024 * 1024
+# Routes that read their JSON body themselves, as a stream (the API guard leaves it alone).
+STREAMED_JSON_PATHS = [SUBMISSIONS_PATH]
 UPLOAD_DOC = (
     "multipart/form-data: repeated `files` parts and one `metadata` part holding a JSON "
     "array with one object per file, in order: category, issuing_authority, issued_on, "
     "expires_on (not for curriculum_vitae), document_number, optional sha256."
+)
+SUBMISSION_FORMAT_HINT = (
+    "Send the documents as multipart/form-data with 'files' parts and one 'metadata' part, "
+    "or as application/json (one document or an array, each file base64 in 'content')."
+)
+SUBMISSION_DOC = (
+    UPLOAD_DOC
+    + "\n\nOr application/json, the credential-upload design's shape: one document or an "
+    "array of them, each with the file as base64 in `content`. The declared `size` and `type` "
+    "are checked against the decoded bytes (422 on a mismatch); `providerId` and "
+    "`providerEmail`, when given, must name the signed-in user (403 otherwise); `category` "
+    "in any case. Each decoded document has the multipart file limit, the body the "
+    "submission limit in base64 (4/3) plus 256 KiB."
 )
 
 
@@ -77,16 +103,33 @@ def _multipart_body(max_files: str, *, max_items: int | None = None) -> dict[str
     }
 
 
+def _with_json_body(spec: dict[str, object]) -> dict[str, object]:
+    """The submission body: multipart, or the design's JSON documents."""
+    content = spec["requestBody"]["content"]  # type: ignore[index]
+    content["application/json"] = {"schema": DESIGN_BODY_SCHEMA}
+    return spec
+
+
 def body_limit_overrides(settings: Settings) -> list[tuple[re.Pattern[str], int]]:
-    """Body limits of the upload paths for RequestPipeline (exact limits are enforced here)."""
+    """Body limits of the upload paths for RequestPipeline (exact limits are enforced here).
+
+    The submission path's outer bound is the larger one, the JSON body's (base64)."""
     policy = settings.credentials
     return [
-        (SUBMISSIONS_PATH, policy.max_submission_bytes + MULTIPART_OVERHEAD),
+        (
+            SUBMISSIONS_PATH,
+            max(
+                policy.max_submission_bytes + MULTIPART_OVERHEAD,
+                json_body_limit(policy.max_submission_bytes),
+            ),
+        ),
         (REPLACEMENT_PATH, policy.max_file_bytes + MULTIPART_OVERHEAD),
     ]
 
 
-async def _receive(request: Request, settings: Settings, *, max_files: int) -> ParsedUpload:
+async def _receive(
+    request: Request, settings: Settings, *, max_files: int, hint: str = API_FORMAT_HINT
+) -> ParsedUpload:
     policy = settings.credentials
     return await receive_upload(
         request.headers.get("content-type"),
@@ -97,6 +140,7 @@ async def _receive(request: Request, settings: Settings, *, max_files: int) -> P
             max_files=max_files,
         ),
         spool_root=spool_root(settings),
+        hint=hint,
     )
 
 
@@ -136,8 +180,8 @@ async def create_category(
     "/submissions",
     name="credentials.submissions.create",
     status_code=status.HTTP_201_CREATED,
-    description=UPLOAD_DOC,
-    openapi_extra=_multipart_body("one or more"),
+    description=SUBMISSION_DOC,
+    openapi_extra=_with_json_body(_multipart_body("one or more")),
     responses=problem_responses(400, 413, 422),
 )
 async def submit(
@@ -145,8 +189,26 @@ async def submit(
 ) -> SubmissionCreated:
     service = SubmissionService(session, container)
     await service.intake.require_practitioner(principal)
+    if is_json_media_type(request.headers.get("content-type")):
+        policy = container.settings.credentials
+        received = await receive_json_upload(
+            request.stream(),
+            UploadLimits(
+                max_file_bytes=policy.max_file_bytes,
+                max_body_bytes=policy.max_submission_bytes,
+                max_files=policy.max_files,
+            ),
+            spool_root=spool_root(container.settings),
+        )
+        try:
+            return await service.submit_json(principal, received)
+        finally:
+            received.cleanup()
     upload = await _receive(
-        request, container.settings, max_files=container.settings.credentials.max_files
+        request,
+        container.settings,
+        max_files=container.settings.credentials.max_files,
+        hint=SUBMISSION_FORMAT_HINT,
     )
     try:
         return await service.submit(principal, upload)

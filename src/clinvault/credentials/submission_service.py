@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clinvault import context
 from clinvault.bootstrap import Container
 from clinvault.credentials import policies
-from clinvault.credentials.intake import CheckedFile, IntakeService, object_key
-from clinvault.credentials.schemas import DocumentStatus, SubmissionCreated
+from clinvault.credentials.design_request import design_upload, provider_mismatch
+from clinvault.credentials.intake import CheckedFile, IntakeService, Problems, object_key
+from clinvault.credentials.json_upload import JsonUpload
+from clinvault.credentials.schemas import DocumentMetadata, DocumentStatus, SubmissionCreated
 from clinvault.credentials.uploads import ParsedUpload
 from clinvault.credentials.workflows import review_workflow_id
 from clinvault.errors import (
@@ -20,6 +22,7 @@ from clinvault.errors import (
     CredentialNotReplaceable,
     PermissionDenied,
 )
+from clinvault.errors.credentials import CredentialProviderMismatch
 from clinvault.identity.principal import Principal
 from clinvault.ids import uuid7
 from clinvault.models.credentials import CredentialDocument, CredentialSubmission
@@ -87,10 +90,15 @@ class SubmissionService:
         self.intake = IntakeService(session, container)
         self.repository = self.intake.repository
 
-    async def submit(self, principal: Principal, upload: ParsedUpload) -> SubmissionCreated:
+    async def submit(
+        self,
+        principal: Principal,
+        upload: ParsedUpload,
+        entries: list[DocumentMetadata | Problems] | None = None,
+    ) -> SubmissionCreated:
         context.describe_resource("credential_submission")
         await self.intake.require_practitioner(principal)
-        checked = await self.intake.check(principal, upload)
+        checked = await self.intake.check(principal, upload, entries)
         submission_id = uuid7()
         workflow_id = review_workflow_id(submission_id)
         document_ids = [uuid7() for _ in checked]
@@ -137,6 +145,22 @@ class SubmissionService:
             estimated_review_by=review_by,
             documents=self.intake.summaries(documents),
         )
+
+    async def submit_json(self, principal: Principal, received: JsonUpload) -> SubmissionCreated:
+        """The credential-upload design's JSON documents, through the same intake as
+        multipart; the provider is the signed-in user, whom the body may only confirm."""
+        context.describe_resource("credential_submission")
+        request = design_upload(received)
+        user = await self.repository.user_global(principal.user_id)
+        mismatch = provider_mismatch(request.claims, principal.user_id, user.email if user else "")
+        if mismatch is not None:
+            context.note_detail("provider_mismatch")
+            raise CredentialProviderMismatch(
+                f"{mismatch} names another account: credentials are submitted for the "
+                "signed-in user only. Leave providerId and providerEmail out, or send your own "
+                "(GET /api/auth/profile); nothing was stored."
+            )
+        return await self.submit(principal, request.upload, request.entries)
 
     async def replace(
         self, principal: Principal, document_id: uuid.UUID, upload: ParsedUpload

@@ -44,6 +44,9 @@ class UploadedFile:
     index: int
     client_filename: str
     spooled: SpooledFile
+    # What the client said about the file (JSON requests): checked, never trusted.
+    declared_type: str | None = None
+    declared_size: int | None = None
 
     @property
     def size(self) -> int:
@@ -241,9 +244,10 @@ async def receive_upload(
     limits: UploadLimits,
     *,
     spool_root: Path,
+    hint: str = API_FORMAT_HINT,
 ) -> ParsedUpload:
     """Read the multipart body into temp files; the caller must `cleanup()` the result."""
-    boundary = multipart_boundary(content_type)
+    boundary = multipart_boundary(content_type, hint)
     upload = ParsedUpload(await asyncio.to_thread(spool_directory, spool_root))
     try:
         await feed_multipart(

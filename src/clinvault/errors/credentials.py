@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from clinvault.errors.base import BodyMalformed, BodyTooLarge, Conflict, NotFound, RequestInvalid
+from clinvault.errors.base import (
+    BodyMalformed,
+    BodyTooLarge,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    RequestInvalid,
+)
 
 
 class UploadTooLarge(BodyTooLarge):
@@ -43,6 +50,16 @@ class CredentialMetadataInvalid(RequestInvalid):
 class CredentialFilesRejected(RequestInvalid):
     code = "credential_files_rejected"
     title = "One or more documents were rejected"
+
+
+class CredentialContentInvalid(RequestInvalid):
+    code = "credential_content_invalid"
+    title = "A document's content is not valid base64"
+
+
+class CredentialProviderMismatch(PermissionDenied):
+    code = "credential_provider_mismatch"
+    title = "The request names another provider"
 
 
 class DecisionInvalid(RequestInvalid):

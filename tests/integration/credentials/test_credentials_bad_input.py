@@ -251,9 +251,15 @@ async def test_structural_mistakes_are_4xx(client: httpx.AsyncClient, container:
     )
     problem(
         await client.post("/api/credentials/submissions", headers=headers, json={"files": []}),
-        400,
-        "upload_malformed",
+        422,
+        "credential_metadata_invalid",
     )
+    unreadable = await client.post(
+        "/api/credentials/submissions",
+        headers={**headers, "content-type": "text/plain"},
+        content=b"license.pdf",
+    )
+    assert "application/json" in problem(unreadable, 400, "upload_malformed")["detail"]
     await _nothing_stored(container, org)
 
 
