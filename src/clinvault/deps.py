@@ -66,7 +66,10 @@ def bearer_token(request: Request) -> str:
 async def get_principal(
     request: Request, session: SessionDep, container: ContainerDep
 ) -> Principal:
-    principal = await authenticate_bearer(container, session, bearer_token(request))
+    route = request.scope.get("route")
+    principal = await authenticate_bearer(
+        container, session, bearer_token(request), action=getattr(route, "name", None)
+    )
     context.bind_principal(principal)
     return principal
 

@@ -112,7 +112,7 @@ class AuditRecorder:
     def values(self, ctx: RequestContext, status_code: int) -> dict[str, Any]:
         """The new event's column values, MAC included (chain fields stay empty)."""
         principal = ctx.principal
-        roles = ",".join(sorted(principal.roles)) if principal else ""
+        roles = principal.audit_roles if principal else ""
         values: dict[str, Any] = {
             "id": uuid7(),
             "occurred_at": utcnow(),

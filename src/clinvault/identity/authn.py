@@ -1,4 +1,10 @@
-"""Bearer authentication: a clinvault access token or a configured OIDC issuer's token."""
+"""Bearer authentication: a clinvault access token (a user's, or an API client's) or a
+configured OIDC issuer's token.
+
+An API client's token is accepted only where `action` (the route's audit name)
+belongs to one of its scopes: callers that pass no action (the portal, the
+metrics scrape) refuse every client, so clients are denied by default.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.bootstrap import Container
 from clinvault.errors import TokenInvalid
+from clinvault.identity.clients.access import authenticate_client
 from clinvault.identity.oidc import issuer_for, verify_external_token
 from clinvault.identity.principal import Principal, Role
 from clinvault.identity.repository import IdentityRepository
 from clinvault.identity.tokens import (
+    CLIENT,
     TokenIssuer,
     is_clinvault_signed,
     unverified_claims,
@@ -48,10 +56,14 @@ def principal_for(
     )
 
 
-async def authenticate_bearer(container: Container, session: AsyncSession, token: str) -> Principal:
+async def authenticate_bearer(
+    container: Container, session: AsyncSession, token: str, *, action: str | None = None
+) -> Principal:
     header = unverified_header(token)
     repository = IdentityRepository(session)
     if is_clinvault_signed(header):
+        if unverified_claims(token).get("typ") == CLIENT:
+            return await authenticate_client(container, session, token, header, action)
         issuer = TokenIssuer(container.keys, container.settings.security)
         access = issuer.verify_access(token, header=header)
         grants = await repository.active_session_grants(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response, status
 from clinvault.api_contract import problem_responses
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.identity.admin_routes import organizations, users
+from clinvault.identity.clients.routes import routers as client_routers
 from clinvault.identity.invitation_routes import invitations
 from clinvault.identity.mfa_service import MfaService
 from clinvault.identity.profile_service import ProfileService
@@ -145,4 +146,4 @@ async def mfa_disable(
     await MfaService(session, container).disable(principal, body.password, body.code)
 
 
-routers: list[APIRouter] = [auth, organizations, users, invitations]
+routers: list[APIRouter] = [auth, organizations, users, invitations, *client_routers]

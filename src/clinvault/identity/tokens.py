@@ -31,15 +31,19 @@ ALGORITHM = "HS256"
 KEY_PURPOSE = "token"
 ACCESS = "access"
 MFA = "mfa"
+CLIENT = "client_access"
+"""An API client's access token: another `typ`, so it never verifies as a user's."""
 
 _EXPIRED_DETAIL = {
     ACCESS: "The access token has expired: get a new one with POST /api/auth/refresh "
     "or sign in again.",
     MFA: "The sign-in challenge has expired: sign in again with your email and password.",
+    CLIENT: "The client access token has expired: get a new one with POST /api/auth/token.",
 }
 _INVALID_DETAIL = {
     ACCESS: "The access token is not valid: sign in again with POST /api/auth/login.",
     MFA: "The sign-in challenge is not valid: sign in again with your email and password.",
+    CLIENT: "The client access token is not valid: get a new one with POST /api/auth/token.",
 }
 
 
@@ -51,6 +55,14 @@ class AccessClaims:
     session_id: uuid.UUID
     token_id: str
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClientClaims:
+    client_id: uuid.UUID
+    organization_id: uuid.UUID
+    scopes: tuple[str, ...]
+    secret_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +140,40 @@ class TokenIssuer:
                 "sid": str(session_id),
             },
         )
+
+    def client_token(
+        self,
+        *,
+        client_id: uuid.UUID,
+        organization_id: uuid.UUID,
+        scopes: Iterable[str],
+        secret_version: int,
+    ) -> str:
+        return self._sign(
+            CLIENT,
+            timedelta(seconds=self.access_seconds),
+            {
+                "sub": str(client_id),
+                "org": str(organization_id),
+                "scope": " ".join(sorted(scopes)),
+                "ver": secret_version,
+            },
+        )
+
+    def verify_client(self, token: str, *, header: dict[str, Any] | None = None) -> ClientClaims:
+        claims = self._verify(token, CLIENT, ("org", "scope", "ver"), header)
+        try:
+            scope, version = claims["scope"], claims["ver"]
+            if not isinstance(scope, str) or not isinstance(version, int):
+                raise ValueError("scope")
+            return ClientClaims(
+                client_id=uuid.UUID(str(claims["sub"])),
+                organization_id=uuid.UUID(str(claims["org"])),
+                scopes=tuple(scope.split()),
+                secret_version=version,
+            )
+        except (ValueError, TypeError):
+            raise TokenInvalid(_INVALID_DETAIL[CLIENT]) from None
 
     def mfa_token(self, *, user_id: uuid.UUID, organization_id: uuid.UUID) -> str:
         return self._sign(

@@ -83,7 +83,11 @@ class IngestService:
         context.describe_resource("ingest_upload")
         require(policies.can_import(principal), IMPORT_DENIED)
         return await self.new_upload(
-            principal.organization_id, principal.user_id, data.filename, data.dry_run, data.timezone
+            principal.organization_id,
+            principal.account_id,
+            data.filename,
+            data.dry_run,
+            data.timezone,
         )
 
     async def new_upload(

@@ -1,4 +1,4 @@
-"""Organizations (tenants), users, sessions, MFA recovery codes, invitations."""
+"""Organizations (tenants), users, sessions, MFA recovery codes, invitations, API clients."""
 
 from __future__ import annotations
 
@@ -106,3 +106,27 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer)
     last_failure_at: Mapped[datetime] = mapped_column()
     locked_until: Mapped[datetime | None] = mapped_column()
+
+
+class ApiClient(IdMixin, CreatedMixin, Base):
+    """A machine caller of one organization: the OAuth 2.0 client-credentials grant.
+
+    Only the SHA-256 digest of the 256-bit random secret is stored. `secret_version`
+    counts rotations; an access token names the version it was issued under, so a
+    rotation or a revocation ends the client's tokens at their next request.
+    """
+
+    __tablename__ = "api_clients"
+
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organizations.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    secret_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    rotated_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()

@@ -1,0 +1,1 @@
+"""API clients: machine callers of an organization, authenticated by client credentials."""
