@@ -56,3 +56,17 @@ class IngestJobFinished(Conflict):
 class IngestReportMissing(NotFound):
     code = "ingest_report_missing"
     title = "The job has no error report"
+
+
+class IngestUploadUndeclared(RequestInvalid):
+    """With S3 storage an upload must declare the file's size and SHA-256 up front."""
+
+    code = "ingest_upload_undeclared"
+    title = "The upload must declare the file's size and SHA-256"
+
+
+class IngestUploadMismatch(RequestInvalid):
+    """The object PUT to the bucket is not the file the upload declared."""
+
+    code = "ingest_upload_mismatch"
+    title = "The uploaded file is not the one declared"

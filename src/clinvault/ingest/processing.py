@@ -25,6 +25,7 @@ from clinvault.bootstrap import Container
 from clinvault.crypto.errors import IntegrityError
 from clinvault.crypto.ports import WrappedKey
 from clinvault.ingest import storage as keys
+from clinvault.ingest.direct import adopt
 from clinvault.ingest.lines import ChunkLines
 from clinvault.ingest.parser import FileProblem, RowError, RowReader, ValidRow
 from clinvault.ingest.report import write_report
@@ -57,6 +58,8 @@ class _Batch:
 
 async def run_job(container: Container, job_id: uuid.UUID, progress: Progress | None = None) -> str:
     """Process the job's rows from its checkpoint on; returns the state it left the job in."""
+    if (stopped := await adopt(container, job_id)) is not None:
+        return stopped  # a file PUT straight to S3 that is not the declared one
     async with container.db.unit_of_work() as session:
         repository = IngestRepository(session)
         job = await repository.job_global(job_id)
@@ -342,14 +345,17 @@ async def finish_job(container: Container, job_id: uuid.UUID) -> str:
             job.finished_at = utcnow()
         if job.rows_rejected and job.report_object_id is None:
             job.report_object_id = await write_report(container, session, job)
-        stored = await repository.object(_object_id(job), tenant=job.organization_id)
-        assert stored is not None
-        stage = "failed" if job.state == "failed" else "completed"
-        source = stored.storage_key
-        target = keys.staged(source, stage)
-        await keys.copy_object(container.storage, source, target)
-        stored.storage_key = target
         state = job.state
+        if job.object_id is None:  # a file PUT straight to S3, refused before re-encryption
+            source = target = ""
+        else:
+            stored = await repository.object(job.object_id, tenant=job.organization_id)
+            assert stored is not None
+            stage = "failed" if job.state == "failed" else "completed"
+            source = stored.storage_key
+            target = keys.staged(source, stage)
+            await keys.copy_object(container.storage, source, target)
+            stored.storage_key = target
     if source != target:
         await container.storage.delete(source)
     log.info("ingest.job.finished", job_id=str(job_id), state=state)

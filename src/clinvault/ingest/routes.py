@@ -40,7 +40,7 @@ async def create_upload(
     body: UploadCreate, principal: PrincipalDep, session: SessionDep, container: ContainerDep
 ) -> UploadTicket:
     """A URL for one PUT of the CSV file (organization administrators and clerks)."""
-    return await IngestService(session, container).create_upload(principal, body)
+    return await IngestService(session, container).create_upload(principal, body, presign=True)
 
 
 @router.put(

@@ -26,6 +26,7 @@ FINISHED_STATES = frozenset({"completed", "completed_with_errors", "failed", "ca
 OnChangedRow = Literal["reject", "amend"]
 FileName = Annotated[str, SingleLine(255)]
 TimeZoneName = Annotated[str, SingleLine(64)]
+Sha256Hex = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
 
 
 class RequestBody(BaseModel):
@@ -53,6 +54,18 @@ class UploadCreate(RequestBody):
         "such rows are refused.",
     )
 
+    size: int | None = Field(
+        default=None,
+        ge=1,
+        description="The file's exact size in bytes. Required with S3 storage, where the "
+        "presigned PUT accepts exactly this many bytes.",
+    )
+    sha256: Sha256Hex | None = Field(
+        default=None,
+        description="The file's SHA-256 (64 hexadecimal characters). Required with S3 storage, "
+        "where S3 refuses a PUT of other bytes.",
+    )
+
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
@@ -63,8 +76,18 @@ class UploadTicket(BaseModel):
     upload_id: uuid.UUID
     method: Literal["PUT"] = "PUT"
     url: str = Field(description="Send the file's bytes here in one PUT, before expires_at.")
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Send exactly these headers with the PUT (with S3 storage: the signed "
+        "length, checksum, encryption and tag); none for the embedded URL.",
+    )
+    complete_url: str | None = Field(
+        default=None,
+        description="With S3 storage: POST here after the PUT to check the file and start "
+        "the job. The embedded PUT starts the job itself.",
+    )
     expires_at: datetime
-    max_bytes: int
+    max_bytes: int = Field(description="The largest file accepted (the exact size with S3).")
 
 
 class JobRead(BaseModel):

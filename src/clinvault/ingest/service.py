@@ -29,10 +29,11 @@ from clinvault.errors.ingest import (
     IngestReportMissing,
     IngestUploadIncomplete,
     IngestUploadNotFound,
+    IngestUploadUndeclared,
     IngestUrlUsed,
 )
 from clinvault.identity.principal import Principal
-from clinvault.ingest import policies
+from clinvault.ingest import direct, policies
 from clinvault.ingest import storage as keys
 from clinvault.ingest.parser import HEAD_BYTES, FileProblem, check_head
 from clinvault.ingest.repository import IngestRepository
@@ -46,7 +47,7 @@ from clinvault.ingest.schemas import (
     UploadTicket,
 )
 from clinvault.ingest.signing import EmbeddedUploadSigner, UploadGrant
-from clinvault.inputs import parse_json
+from clinvault.ingest.views import job_read
 from clinvault.models.ingest import IngestJob, IngestSettings, IngestUpload
 from clinvault.models.objects import EncryptedObject
 from clinvault.records.pagination import Page, PageRequest
@@ -79,15 +80,29 @@ class IngestService:
         self.container = container
         self.repository = IngestRepository(session)
 
-    async def create_upload(self, principal: Principal, data: UploadCreate) -> UploadTicket:
+    async def create_upload(
+        self, principal: Principal, data: UploadCreate, *, presign: bool = False
+    ) -> UploadTicket:
+        """An upload URL. With `presign` (the API) and S3 storage: a presigned PUT of the
+        declared file straight to the bucket; else clinvault's own signed PUT."""
         context.describe_resource("ingest_upload")
         require(policies.can_import(principal), IMPORT_DENIED)
+        declared = None
+        if presign and direct.direct_storage(self.container) is not None:
+            if data.size is None or data.sha256 is None:
+                raise IngestUploadUndeclared(
+                    "With S3 storage the file goes straight to the bucket: declare it by "
+                    "sending its size in bytes and its SHA-256 (64 hexadecimal characters) "
+                    "as size and sha256."
+                )
+            declared = (data.size, data.sha256.lower())
         return await self.new_upload(
             principal.organization_id,
-            principal.account_id,
+            principal.user_id,
             data.filename,
             data.dry_run,
             data.timezone,
+            declared=declared,
         )
 
     async def new_upload(
@@ -97,22 +112,42 @@ class IngestService:
         filename: str,
         dry_run: bool,
         timezone: str | None,
+        *,
+        declared: tuple[int, str] | None = None,
     ) -> UploadTicket:
+        """An upload; `declared` (size, SHA-256) makes it a presigned PUT to S3."""
         now = utcnow()
         policy = self.container.settings.ingest
+        if declared is not None and declared[0] > policy.max_file_bytes:
+            raise IngestFileTooLarge(
+                f"The file is larger than {policy.max_file_bytes} bytes: split it into "
+                "smaller files."
+            )
         upload = IngestUpload(
             organization_id=organization_id,
             created_by=user_id,
-            storage_key=keys.upload_key(organization_id, now),
+            storage_key=keys.upload_key(organization_id, now, declared and declared[1]),
             filename=filename,
-            status="pending",
+            status="pending" if declared is None else direct.PRESIGNED,
             expires_at=now + timedelta(minutes=policy.upload_minutes),
-            max_bytes=policy.max_file_bytes,
+            max_bytes=policy.max_file_bytes if declared is None else declared[0],
             dry_run=dry_run,
             timezone=timezone,
         )
         await self.repository.add(upload)
         context.describe_resource("ingest_upload", upload.id)
+        bucket = direct.direct_storage(self.container)
+        if declared is not None and bucket is not None:
+            url, headers = direct.presign(bucket, upload, declared[1])
+            base = self.container.settings.public_url.rstrip("/")
+            return UploadTicket(
+                upload_id=upload.id,
+                url=url,
+                headers=headers,
+                complete_url=f"{base}/api/ingest/uploads/{upload.id}/complete",
+                expires_at=upload.expires_at,
+                max_bytes=upload.max_bytes,
+            )
         grant = UploadGrant(
             upload.id, organization_id, upload.storage_key, upload.expires_at, upload.max_bytes
         )
@@ -193,13 +228,25 @@ class IngestService:
         )
         await self.repository.add(row)
         upload.status = "received"
+        job = await self._new_job(upload, row.id, stored.sha256, stored.plaintext_size, start)
+        return job_read(job)
+
+    async def _new_job(
+        self,
+        upload: IngestUpload,
+        object_id: uuid.UUID | None,
+        sha256: str,
+        size: int,
+        start: bool = True,
+    ) -> IngestJob:
+        """The upload's job, started after the commit (unless `start` is false)."""
         job = IngestJob(
-            organization_id=organization_id,
+            organization_id=upload.organization_id,
             upload_id=upload.id,
-            object_id=row.id,
+            object_id=object_id,
             filename=upload.filename,
-            sha256=stored.sha256,
-            size=stored.plaintext_size,
+            sha256=sha256,
+            size=size,
             state="uploaded",
             dry_run=upload.dry_run,
             timezone=upload.timezone,
@@ -207,7 +254,7 @@ class IngestService:
         )
         await self.repository.add(job)
         earlier = await self.repository.earlier_import(
-            stored.sha256, tenant=organization_id, other_than=job.id
+            sha256, tenant=upload.organization_id, other_than=job.id
         )
         if earlier is not None:
             job.duplicate_of = earlier
@@ -219,7 +266,7 @@ class IngestService:
         log.info("ingest.upload.received", upload_id=str(upload.id), job_id=str(job.id))
         if start:
             after_commit(self.session, lambda: start_job(job.id))
-        return job_read(job)
+        return job
 
     async def complete(self, principal: Principal, upload_id: uuid.UUID) -> JobRead:
         """After a PUT: the job of the upload (the embedded PUT has already created it)."""
@@ -229,12 +276,26 @@ class IngestService:
             raise IngestUploadNotFound(UPLOAD_NOT_FOUND)
         require(policies.can_import(principal), IMPORT_DENIED)
         job = await self.repository.job_of_upload(upload_id, tenant=principal.organization_id)
+        if job is None and upload.status == direct.PRESIGNED:
+            job = await self._complete_presigned(upload)
         if job is None:
             raise IngestUploadIncomplete(
                 "No file has been received for this upload yet: PUT the file to its URL first."
             )
         context.describe_resource("ingest_job", job.id)
         return job_read(job)
+
+    async def _complete_presigned(self, upload: IngestUpload) -> IngestJob | None:
+        """Check the file PUT to the bucket and create its job (started after the commit)."""
+        await direct.check_staged(self.container, upload)
+        tenant = upload.organization_id
+        if not await self.repository.set_upload_status(
+            upload.id, tenant=tenant, old=direct.PRESIGNED, new=direct.STAGED, at=utcnow()
+        ):  # completed at the same moment by another request: that request's job
+            return await self.repository.job_of_upload(upload.id, tenant=tenant)
+        sha256 = keys.declared_sha256(upload.storage_key)
+        assert sha256 is not None  # check_staged refuses an undeclared key
+        return await self._new_job(upload, None, sha256, upload.max_bytes)
 
     async def list_jobs(self, principal: Principal, request: PageRequest) -> JobPage:
         context.describe_resource("ingest_job")
@@ -331,38 +392,3 @@ async def start_job(job_id: uuid.UUID) -> None:
     from clinvault.ingest.workflows import start_import
 
     await start_import(job_id)
-
-
-def job_read(job: IngestJob) -> JobRead:
-    progress = 1.0 if job.state in FINISHED_STATES else min(0.99, job.bytes_read / max(job.size, 1))
-    return JobRead(
-        id=job.id,
-        upload_id=job.upload_id,
-        state=job.state,
-        filename=job.filename,
-        sha256=job.sha256,
-        size=job.size,
-        dry_run=job.dry_run,
-        timezone=job.timezone,
-        started_by=job.started_by,
-        duplicate_of=job.duplicate_of,
-        rows_read=job.rows_read,
-        rows_valid=job.rows_valid,
-        rows_inserted=job.rows_inserted,
-        rows_present=job.rows_present,
-        rows_amended=job.rows_amended,
-        rows_rejected=job.rows_rejected,
-        patients_created=job.patients_created,
-        progress=progress,
-        unknown_columns=(
-            parse_json(job.unknown_columns, max_depth=2, max_bytes=1024 * 1024)
-            if job.unknown_columns
-            else []
-        ),
-        message=job.message,
-        error_report=job.report_object_id is not None,
-        cancel_requested=job.cancel_requested,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )

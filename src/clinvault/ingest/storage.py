@@ -8,6 +8,7 @@ depend on the key name) and deletes the source after the row points at the copy.
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from datetime import datetime
@@ -15,13 +16,21 @@ from datetime import datetime
 from clinvault.storage.ports import ObjectStorage
 
 STAGES = ("uploaded", "processing", "completed", "failed")
+_DECLARED = re.compile(r"-([0-9a-f]{64})\.csv$")
 
 
-def upload_key(organization_id: uuid.UUID, now: datetime) -> str:
-    return (
-        f"orgs/{organization_id}/ingest/uploaded/{now:%Y-%m-%d}/"
-        f"{now:%H%M%S}-{secrets.token_hex(8)}.csv"
-    )
+def upload_key(organization_id: uuid.UUID, now: datetime, sha256: str | None = None) -> str:
+    """A new upload's key; a file PUT straight to S3 carries its declared SHA-256 in the name."""
+    name = f"{now:%H%M%S}-{secrets.token_hex(8)}"
+    if sha256 is not None:
+        name += f"-{sha256.lower()}"
+    return f"orgs/{organization_id}/ingest/uploaded/{now:%Y-%m-%d}/{name}.csv"
+
+
+def declared_sha256(key: str) -> str | None:
+    """The SHA-256 an upload declared, from its key (None for an embedded upload)."""
+    found = _DECLARED.search(key)
+    return found.group(1) if found else None
 
 
 def report_key(organization_id: uuid.UUID, job_id: uuid.UUID) -> str:

@@ -10,9 +10,10 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinvault.models.ingest import IngestUpload
 from clinvault.models.objects import EncryptedObject
 
 
@@ -26,6 +27,23 @@ class ObjectRowRepository:
             return set()
         found = await self.session.scalars(
             select(EncryptedObject.storage_key).where(EncryptedObject.storage_key.in_(keys))
+        )
+        return set(found)
+
+    async def awaited_uploads_global(self, keys: Sequence[str], now: datetime) -> set[str]:
+        """The subset of `keys` that are CSV files PUT straight to S3 and not yet
+        re-encrypted: their upload is unexpired and awaiting completion, or completed and
+        awaiting its job (clinvault.ingest.direct)."""
+        if not keys:
+            return set()
+        found = await self.session.scalars(
+            select(IngestUpload.storage_key).where(
+                IngestUpload.storage_key.in_(keys),
+                or_(
+                    and_(IngestUpload.status == "presigned", IngestUpload.expires_at > now),
+                    IngestUpload.status == "staged",
+                ),
+            )
         )
         return set(found)
 

@@ -11,7 +11,9 @@ restore the object from a backup.
 
 Every object under `orgs/` is expected to have a row once its upload has
 committed: a feature that keeps objects without a row must store them
-elsewhere.
+elsewhere. The one exception is a CSV file PUT straight to an S3 bucket
+(`clinvault.ingest.direct`): it is kept while its upload awaits completion
+(unexpired) or its job's re-encryption, and is an orphan like any other after.
 
 Each finding is handed to the caller as it is made (`on_finding`): every
 orphan and every object kept as too young (key, size, age), and every row
@@ -168,10 +170,12 @@ class _Reconciler:
         batch, self.pending = self.pending, []
         if not batch:
             return
+        listed = [info.key for info in batch]
         async with self.container.db.sessions() as session:
-            known = await ObjectRowRepository(session).keys_with_rows_global(
-                [info.key for info in batch]
-            )
+            rows = ObjectRowRepository(session)
+            known = await rows.keys_with_rows_global(listed)
+            # CSV files PUT straight to S3 have no row until their job re-encrypts them.
+            known |= await rows.awaited_uploads_global(listed, self.started)
         for info in batch:
             if info.key in known:
                 continue

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any, TypeVar
 
@@ -47,6 +48,13 @@ class StorageUnavailable(StorageError, BackendUnavailable):
 
     code = "storage_unavailable"
     title = "Object storage is unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectHead:
+    size: int
+    sha256_base64: str | None
+    server_side_encryption: str | None
 
 
 class S3Storage:
@@ -195,6 +203,49 @@ class S3Storage:
             headers["x-amz-server-side-encryption-aws-kms-key-id"] = self._sse["SSEKMSKeyId"]
         return headers
 
+    def presigned_upload(
+        self, key: str, *, expires_in: int, size: int, sha256_base64: str
+    ) -> tuple[str, dict[str, str]]:
+        """A URL for one PUT of exactly `size` bytes whose SHA-256 is `sha256_base64`,
+        and the headers its holder must send.
+
+        The signature covers Content-Length, `x-amz-checksum-sha256` (S3 refuses a
+        body with another checksum), the server-side encryption (the configured
+        SSE-KMS, else SSE-S3) and, under `orgs/*/ingest/`, the lifecycle tag.
+        """
+        if not 1 <= expires_in <= PRESIGN_MAX_SECONDS:
+            raise ValueError(f"expires_in must be 1..{PRESIGN_MAX_SECONDS} seconds")
+        sse = self._sse or {"ServerSideEncryption": "AES256"}
+        params: dict[str, Any] = {
+            "Bucket": self._bucket,
+            "Key": self._name(key),
+            "ContentLength": size,
+            "ChecksumSHA256": sha256_base64,
+            **{name: value for name, value in self._write_args(key).items() if name == "Tagging"},
+            **sse,
+        }
+        url: str = self._client.generate_presigned_url(
+            "put_object", Params=params, ExpiresIn=expires_in, HttpMethod="PUT"
+        )
+        headers = {"Content-Length": str(size), "x-amz-checksum-sha256": sha256_base64}
+        headers["x-amz-server-side-encryption"] = sse["ServerSideEncryption"]
+        if "SSEKMSKeyId" in sse:
+            headers["x-amz-server-side-encryption-aws-kms-key-id"] = sse["SSEKMSKeyId"]
+        if "Tagging" in params:
+            headers["x-amz-tagging"] = params["Tagging"]
+        return url, headers
+
+    async def head(self, key: str) -> ObjectHead:
+        """Size, stored SHA-256 (base64, when S3 kept one) and server-side encryption;
+        `ObjectMissing` when absent."""
+        name = self._name(key)
+        answer = await self._call(key, self._head, name)
+        return ObjectHead(
+            size=int(answer.get("ContentLength", 0)),
+            sha256_base64=answer.get("ChecksumSHA256"),
+            server_side_encryption=answer.get("ServerSideEncryption"),
+        )
+
     def _name(self, key: str) -> str:
         return self._prefix + validate_key(key)
 
@@ -222,13 +273,16 @@ class S3Storage:
             raise
         return response
 
-    def _head(self, name: str) -> None:
+    def _head(self, name: str) -> dict[str, Any]:
         try:
-            self._client.head_object(Bucket=self._bucket, Key=name)
+            answer: dict[str, Any] = self._client.head_object(
+                Bucket=self._bucket, Key=name, ChecksumMode="ENABLED"
+            )
         except Exception as exc:
             if _error_code(exc) in _MISSING_CODES:
                 raise ObjectMissing(name) from None
             raise
+        return answer
 
     def _list_page(self, prefix: str, token: str | None) -> dict[str, Any]:
         params: dict[str, Any] = {"Bucket": self._bucket, "Prefix": prefix, "MaxKeys": 1000}
