@@ -73,6 +73,8 @@ class Request:
     data: dict[str, str] | None = None
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None
     content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    """Sent besides the actor's credentials (e.g. `If-Match`)."""
 
 
 @dataclass

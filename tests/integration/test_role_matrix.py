@@ -2,7 +2,7 @@
 
 The world is built once (two provider tenants, two pharmacies, one account
 per role, a linked patient chart, records, appointments, credential documents,
-prescriptions): signing in a dozen
+prescriptions, care plans and their shares): signing in a dozen
 accounts dominates the run time. Every case that exists for an actor is sent;
 the failures are listed together, one line per cell.
 """
@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 from fastapi import FastAPI
 from tests.factories import DEFAULT_PASSWORD, unique, unique_npi
+from tests.integration.role_matrix_careplans import BUILDERS as CAREPLAN_BUILDERS
 from tests.integration.role_matrix_prescriptions import BUILDERS as PRESCRIPTION_BUILDERS
 from tests.integration.role_matrix_world import (
     ATTACHMENT,
@@ -344,6 +345,12 @@ BUILDERS: dict[str, Builder] = {
     "ingest.settings.read": ingest_route,
     "ingest.settings.update": ingest_route,
     **PRESCRIPTION_BUILDERS,
+    **CAREPLAN_BUILDERS,
+    "health.status": lambda w, c, a: _plain(c),
+    "health.live": lambda w, c, a: _plain(c),
+    "health.ready": lambda w, c, a: _plain(c),
+    "health.info": lambda w, c, a: _plain(c),
+    "health.metrics": lambda w, c, a: _plain(c),
 }
 
 
@@ -360,7 +367,7 @@ async def _send(world: World, request: Request, account: Account | None) -> http
         data=request.data,
         files=request.files,
         content=request.content,
-        headers=account.headers if account else {},
+        headers={**request.headers, **(account.headers if account else {})},
     )
 
 
@@ -397,6 +404,7 @@ OWN_ROWS_ONLY = {
     "records.patient.search": "id",
     "records.record.list": "patient_id",
     "records.appointment.list": "patient_id",
+    "careplans.list": "patient_id",
 }
 """A patient's lists, and the field naming the chart each row belongs to."""
 

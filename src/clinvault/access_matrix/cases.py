@@ -1,13 +1,15 @@
 """Every section of the matrix, in the order the reference publishes them.
 
 The cases of each feature live in a module of their own (records, accounts,
-credentials, ingest, prescriptions); the shapes they share in `shapes`.
+credentials, ingest, prescriptions, care plans, health); the shapes they share in `shapes`.
 """
 
 from __future__ import annotations
 
 from clinvault.access_matrix.accounts import AUDIT, NOTIFICATIONS, USERS
+from clinvault.access_matrix.careplans import CAREPLANS
 from clinvault.access_matrix.credentials import CREDENTIALS
+from clinvault.access_matrix.health import HEALTH
 from clinvault.access_matrix.ingest import INGEST
 from clinvault.access_matrix.model import Case
 from clinvault.access_matrix.prescriptions import PHARMACY, PRESCRIPTIONS
@@ -24,6 +26,8 @@ SECTIONS: dict[str, list[Case]] = {
     "CSV ingest": INGEST,
     "Prescriptions": PRESCRIPTIONS,
     "Pharmacies": PHARMACY,
+    "Care plans": CAREPLANS,
+    "Health": HEALTH,
 }
 
 CASES: tuple[Case, ...] = tuple(case for section in SECTIONS.values() for case in section)
@@ -40,6 +44,8 @@ COVERED_PREFIXES = (
     "/api/prescriptions",
     "/api/pharmacies",
     "/api/pharmacy",
+    "/api/care-plans",
+    "/api/health",
 )
 """Every API route under these prefixes must appear in CASES (checked by the test)."""
 

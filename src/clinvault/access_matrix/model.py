@@ -33,6 +33,18 @@ RULES: tuple[str, ...] = (
     "   every prescription not routed to their pharmacy, a draft included, is 404;",
     "   the pharmacy work queue is 404 to anyone outside a pharmacy. Any pharmacist",
     "   may check a paper copy's verification link.",
+    "8. A care plan is its provider organization's object: the organization's",
+    "   clinicians read and change it, and its patient account reads it, read-only",
+    "   and without history or comments, once it is marked as shared with the",
+    "   patient (otherwise it is 404 to the patient). Another provider organization",
+    "   sees it only through an accepted share that is neither revoked nor expired,",
+    "   at the share's level (view < comment < edit; sharing further at most at",
+    "   one's own level); without such a share it is 404, and with one it is 403 to",
+    "   that organization's staff who are not clinicians. Shares are managed by the",
+    "   owning organization's clinicians and accepted by the receiving one's.",
+    "9. The health routes (live, ready, health, info) answer everyone, signed in",
+    "   or not; the metrics are for organization administrators (and the platform",
+    "   administrator), or a scraper holding the configured scrape token.",
 )
 """The rules the expectations follow, as published in docs/access-control.md."""
 
@@ -63,6 +75,14 @@ class Scenario(StrEnum):
     """The actor's own object: the patient's chart, the practitioner's document, the account."""
     FOREIGN = "other tenant"
     """An object (or an organization filter) of another organization."""
+    SHARED_VIEW = "shared at view"
+    SHARED_COMMENT = "shared at comment"
+    SHARED_EDIT = "shared at edit"
+    """Another organization's care plan, shared with the actor's organization and accepted."""
+    SHARE_PENDING = "share pending"
+    SHARE_REVOKED = "share revoked"
+    SHARE_EXPIRED = "share expired"
+    """Another organization's care plan whose share to the actor's organization is not live."""
 
 
 SCENARIO_MEANING: dict[Scenario, str] = {
@@ -71,16 +91,31 @@ SCENARIO_MEANING: dict[Scenario, str] = {
         "an object of the actor's organization that is not the actor's own (for the "
         "platform administrator and the pharmacist: an object of the provider organization, "
         "another tenant's to them; for prescriptions: another doctor's, for another patient, "
-        "routed to another pharmacy)"
+        "routed to another pharmacy; for care plans: another doctor's plan for another "
+        "patient, and for their shares: a share that doctor made of it to the other "
+        "organization)"
     ),
     Scenario.OWN: (
         "the actor's own object: the patient account's chart, the practitioner's own "
         "credential document (the credentialing reviewer also holds a practitioner "
         "profile, so has documents of their own), the user's own account, profile or "
         "notification; the prescription the doctor wrote for the patient account's chart, "
-        "routed to the pharmacist's pharmacy"
+        "routed to the pharmacist's pharmacy; the care plan the doctor wrote for the patient "
+        "account's chart, shared with the patient or (hidden from the patient) not"
     ),
     Scenario.FOREIGN: "an object of another organization, or a filter naming it",
+    Scenario.SHARED_VIEW: (
+        "a care plan of the other provider organization, shared with the actor's "
+        "organization at `view` and accepted by it"
+    ),
+    Scenario.SHARED_COMMENT: "the same, shared at `comment`",
+    Scenario.SHARED_EDIT: "the same, shared at `edit`",
+    Scenario.SHARE_PENDING: (
+        "a care plan of the other provider organization shared with the actor's "
+        "organization, the share not yet accepted (for the share routes: that share)"
+    ),
+    Scenario.SHARE_REVOKED: "the same, the share accepted and then revoked by its owner",
+    Scenario.SHARE_EXPIRED: "the same, the share accepted and past its expiry",
 }
 
 Cells = Mapping[Actor, int | None]

@@ -4,7 +4,8 @@ The owning organization's clinicians hold the plan at `edit`; its patient
 account sees it read-only once it is marked as shared with the patient. A
 clinician of another provider organization (or a named user) holds it at the
 share's level, only while an accepted share is live (not revoked, not
-expired). Anything else is a 404 (`CarePlanNotFound`), whatever the role.
+expired); to the organization's other staff such a plan is a 403. Anything
+else is a 404 (`CarePlanNotFound`), whatever the role.
 """
 
 from __future__ import annotations
@@ -60,11 +61,12 @@ async def find(repository: CarePlanRepository, principal: Principal, plan_id: uu
                 return Access(plan, "view", patient=True)
             raise CarePlanNotFound(NOT_FOUND)
         raise PermissionDenied("Only the organization's clinicians read care plans.")
-    if not clinician:
-        raise CarePlanNotFound(NOT_FOUND)
     levels = await repository.live_share_levels(
         plan.id, user_id=principal.user_id, organization_id=principal.organization_id, now=utcnow()
     )
-    if not levels:
+    if not levels or policies.acts_as_patient(principal):
         raise CarePlanNotFound(NOT_FOUND)
+    if not clinician:
+        # The share makes the plan known to the organization; only its clinicians use it.
+        raise PermissionDenied("Only clinicians read the care plans shared with your organization.")
     return Access(plan, max(levels, key=rank), foreign=True)

@@ -156,14 +156,12 @@ class ShareService:
     # changing
 
     async def accept(self, principal: Principal, share_id: uuid.UUID) -> ShareRead:
-        await self._clinician(principal)
         share = await self._share(share_id)
-        if share.organization_id == principal.organization_id or share not in (
-            await self.repository.incoming_shares(
-                principal.user_id, principal.organization_id, utcnow()
-            )
-        ):
+        if share.organization_id == principal.organization_id:
+            raise PermissionDenied("The organization a plan is shared with accepts the share.")
+        if not await self._offered(principal, share):
             raise CarePlanShareNotFound(SHARE_NOT_FOUND)
+        await self._clinician(principal)
         if share.accepted_at is None:
             share.accepted_at = utcnow()
             share.accepted_by = principal.user_id
@@ -214,9 +212,18 @@ class ShareService:
             raise CarePlanShareNotFound(SHARE_NOT_FOUND)
         return share
 
+    async def _offered(self, principal: Principal, share: CarePlanShare) -> bool:
+        """Whether the share is live and offered to the principal or their organization."""
+        incoming = await self.repository.incoming_shares(
+            principal.user_id, principal.organization_id, utcnow()
+        )
+        return share in incoming
+
     async def _owned(self, principal: Principal, share_id: uuid.UUID) -> CarePlanShare:
         share = await self._share(share_id)
         if share.organization_id != principal.organization_id:
+            if await self._offered(principal, share):
+                raise PermissionDenied("The organization that owns the plan manages its shares.")
             raise CarePlanShareNotFound(SHARE_NOT_FOUND)
         await self._clinician(principal)
         return share

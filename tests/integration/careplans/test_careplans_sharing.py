@@ -132,8 +132,9 @@ async def test_revocation_takes_effect_on_the_next_request_and_stays_on_record(
     share = await _shared(client, p, "view")
     url = f"{PLANS}/{p.plan['id']}"
     assert (await client.get(url, headers=p.other_doctor_headers)).status_code == 200
+    # The receiving organization knows the share but does not manage it.
     foreign = await client.post(f"{PLANS}/shares/{share['id']}/revoke", headers=p.other_nurse)
-    assert foreign.status_code == 404
+    assert foreign.status_code == 403
     revoked = await client.post(f"{PLANS}/shares/{share['id']}/revoke", headers=p.world.nurse)
     assert revoked.json()["state"] == "revoked"
     assert revoked.json()["revoked_by"] == str(p.world.clinic.users["nurse"].id)
