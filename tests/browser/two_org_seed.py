@@ -1,4 +1,5 @@
-"""Seed for browser tests that cross tenants: a clinic's accounts and a pharmacy with its own.
+"""Seed for browser tests that cross tenants: a clinic's accounts and a pharmacy with its own,
+and optionally a second provider organization (a partner clinic) with its accounts.
 
 Run as a script in the server's environment (a separate process, like
 portal_server's seed): `python two_org_seed.py JSON`. The clinic's accounts
@@ -21,8 +22,10 @@ def seed_two_organizations(
     port: int,
     clinic: tuple[str, list[Account]],
     pharmacy: tuple[str, str, list[Account]],
+    partner: tuple[str, list[Account]] | None = None,
 ) -> None:
-    """Migrate, then create the clinic (name, accounts) and the pharmacy (name, city, accounts)."""
+    """Migrate, then create the clinic (name, accounts), the pharmacy (name, city, accounts)
+    and the partner clinic (name, accounts) when given."""
 
     def accounts(items: list[Account]) -> list[dict[str, object]]:
         return [
@@ -43,6 +46,9 @@ def seed_two_organizations(
                 "city": pharmacy[1],
                 "accounts": accounts(pharmacy[2]),
             },
+            "partner": None
+            if partner is None
+            else {"name": partner[0], "accounts": accounts(partner[1])},
         }
     )
     subprocess.run(
@@ -77,7 +83,11 @@ async def _main(payload: str) -> None:
                     phone="+1 415 555 0100",
                 )
             )
-        for org, group in ((clinic, data["clinic"]), (pharmacy, data["pharmacy"])):
+        groups = [(clinic, data["clinic"]), (pharmacy, data["pharmacy"])]
+        if data.get("partner"):
+            partner = await create_org(container, name=data["partner"]["name"])
+            groups.append((partner, data["partner"]))
+        for org, group in groups:
             for account in group["accounts"]:
                 await create_user(
                     container,

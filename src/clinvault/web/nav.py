@@ -96,6 +96,26 @@ PHARMACY_QUEUE = NavEntry(
 VERIFY_PRESCRIPTION = NavEntry(
     "Verify a prescription", "portal.pharmacy.verify_form", also=("portal.pharmacy.verify",)
 )
+CARE_PLANS = NavEntry(
+    "Care plans",
+    "portal.cp.list",
+    also=(
+        "portal.cp.new",
+        "portal.cp.create",
+        "portal.cp.read",
+        "portal.cp.edit",
+        "portal.cp.update",
+        "portal.cp.diff",
+        "portal.cp.comment",
+        "portal.cp.resolve",
+        "portal.cp.watch",
+        "portal.cp.restore",
+        "portal.cp.share",
+        "portal.cp.share.revoke",
+        "portal.cp.share.accept",
+    ),
+)
+MY_CARE_PLANS = NavEntry("My care plans", "portal.cp.mine", also=("portal.cp.read",))
 IMPORT_RECORDS = NavEntry(
     "Import records",
     "portal.ingest.upload",
@@ -111,17 +131,32 @@ ROLE_ENTRIES: Mapping[Role, tuple[NavEntry, ...]] = {
         PATIENTS,
         APPOINTMENTS,
         PRESCRIPTIONS,
+        CARE_PLANS,
         IMPORT_RECORDS,
         USERS,
         INVITE_USER,
         AUDIT_LOG,
     ),
-    Role.DOCTOR: (PATIENTS, APPOINTMENTS, PRESCRIPTIONS, MY_CREDENTIALS, UPLOAD_DOCUMENTS),
-    Role.NURSE: (PATIENTS, APPOINTMENTS, PRESCRIPTIONS, MY_CREDENTIALS, UPLOAD_DOCUMENTS),
+    Role.DOCTOR: (
+        PATIENTS,
+        APPOINTMENTS,
+        PRESCRIPTIONS,
+        CARE_PLANS,
+        MY_CREDENTIALS,
+        UPLOAD_DOCUMENTS,
+    ),
+    Role.NURSE: (
+        PATIENTS,
+        APPOINTMENTS,
+        PRESCRIPTIONS,
+        CARE_PLANS,
+        MY_CREDENTIALS,
+        UPLOAD_DOCUMENTS,
+    ),
     Role.CLERK: (PATIENTS, APPOINTMENTS, IMPORT_RECORDS),
     Role.CREDENTIALING_REVIEWER: (REVIEW_QUEUE,),
     Role.PHARMACIST: (PHARMACY_QUEUE, VERIFY_PRESCRIPTION),
-    Role.PATIENT: (MY_CHART, MY_PRESCRIPTIONS),
+    Role.PATIENT: (MY_CHART, MY_PRESCRIPTIONS, MY_CARE_PLANS),
 }
 
 

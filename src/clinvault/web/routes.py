@@ -19,6 +19,7 @@ from clinvault.web.pages import (
     records_pages,
     signin,
 )
+from clinvault.web.pages import careplans as care_plan_pages
 from clinvault.web.pages import ingest as ingest_pages
 from clinvault.web.pages import prescriptions as prescription_pages
 from clinvault.web.render import STATIC
@@ -35,6 +36,6 @@ def mount_portal(app: FastAPI) -> None:
     app.include_router(notifications.router)
     for records_page in (patients, records_pages, appointments, admin_users, audit_viewer):
         app.include_router(records_page.router)
-    for router in (*prescription_pages.routers, ingest_pages.router):
+    for router in (*prescription_pages.routers, *care_plan_pages.routers, ingest_pages.router):
         app.include_router(router)
     errors.install(app)

@@ -19,9 +19,13 @@ PAGE_SIZE = 50
 
 
 def local_link(link: str | None) -> str | None:
-    """A notification's link, only when it stays on this site."""
+    """A notification's link, only when it stays on this site; a care plan's API link
+    opens the plan's page."""
     if not link:
         return None
+    if link.startswith("/api/care-plans/"):
+        plan, _, rest = link.removeprefix("/api/care-plans/").partition("/")
+        link = f"/care-plans/{plan}" + ("#comments" if rest == "comments" else "")
     target = safe_next(link)
     return target if target == link else None
 
