@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from tests.integration.role_matrix_world import Account, Request, World
+from tests.unit.filecheck.corpus import valid_pdf, valid_png
 
 from clinvault.access_matrix import Actor, Case, Scenario
 from clinvault.models.careplans import CarePlanShare
@@ -137,6 +138,15 @@ async def _comment(world: World, case: Case, actor: Actor, plan: str) -> str:
     return str(made["id"])
 
 
+async def _attachment(world: World, case: Case, plan: str) -> str:
+    """A document on the plan, added by the plan's author."""
+    files = [("file", ("labs.pdf", valid_pdf(), "application/pdf"))]
+    made = await world.call(
+        _owner(world, case.scenario), "POST", f"{PLANS}/{plan}/attachments", files=files
+    )
+    return str(made["id"])
+
+
 def _share_body(world: World, scenario: Scenario) -> dict[str, str]:
     """A further share at `view`: a home plan to the other clinic, another clinic's plan to
     the home colleague."""
@@ -154,7 +164,15 @@ async def plan_item(world: World, case: Case, actor: Actor) -> Request:
         else:
             key = f"comment {case.scenario} {_hidden(case)}"
             ids["comment_id"] = await world.once(key, lambda: _comment(world, case, actor, plan))
+    if "{attachment_id}" in case.path:
+        if _fresh(case, actor):
+            ids["attachment_id"] = await _attachment(world, case, plan)
+        else:
+            key = f"attachment {case.scenario} {_hidden(case)}"
+            ids["attachment_id"] = await world.once(key, lambda: _attachment(world, case, plan))
     url = case.path.format(**ids)
+    if case.action == "careplans.attachments.create":
+        return Request("POST", url, files=[("file", ("scan.png", valid_png(), "image/png"))])
     if case.action == "careplans.update":
         body = plan_body(await _patient(world, case.scenario)) | {"title": "Revised plan"}
         body.pop("patient_id")
@@ -204,6 +222,8 @@ async def plans_collection(world: World, case: Case, actor: Actor) -> Request:
     patient = await _patient(world, Scenario.FOREIGN if foreign else Scenario.OWN)
     if case.action == "careplans.create":
         return Request("POST", case.path, json=plan_body(patient))
+    if case.action == "careplans.preferences.update":
+        return Request("PUT", case.path, json={"email": "daily_digest"})
     if case.action == "careplans.list" and foreign:
         return Request("GET", case.path, params={"patient_id": patient})
     return Request(case.method, case.path)
@@ -232,4 +252,10 @@ BUILDERS: dict[str, Builder] = {
     "careplans.shares.accept": share_item,
     "careplans.shares.update": share_item,
     "careplans.shares.revoke": share_item,
+    "careplans.attachments.list": plan_item,
+    "careplans.attachments.create": plan_item,
+    "careplans.attachments.read": plan_item,
+    "careplans.attachments.remove": plan_item,
+    "careplans.preferences.read": plans_collection,
+    "careplans.preferences.update": plans_collection,
 }

@@ -32,6 +32,7 @@ PLANS = "/api/care-plans"
 ITEM = PLANS + "/{plan_id}"
 COMMENT = ITEM + "/comments/{comment_id}"
 SHARE = PLANS + "/shares/{share_id}"
+ATTACHMENT = ITEM + "/attachments/{attachment_id}"
 
 LEVELS = ("view", "comment", "edit")
 SHARED = {
@@ -142,4 +143,14 @@ CAREPLANS = [
     *_share_route("PATCH", SHARE, "careplans.shares.update", MANAGED, HOME_STAFF_403),
     *_share_route("POST", SHARE + "/revoke", "careplans.shares.revoke", MANAGED,
                   HOME_STAFF_403),
+    # Attached documents: whoever sees the plan lists and downloads them (the patient too,
+    # on a plan shared with them); editors add and remove them.
+    *_read(ITEM + "/attachments", "careplans.attachments.list", patient=200),
+    *_write(ITEM + "/attachments", "careplans.attachments.create", "edit", 201),
+    *_read(ATTACHMENT, "careplans.attachments.read", patient=200),
+    *_plan_route("DELETE", ATTACHMENT, "careplans.attachments.remove", "edit", 200, 403),
+    # Each clinician's own email preference (immediate or daily digest).
+    list_route(PLANS + "/preferences", "careplans.preferences.read", CLINICAL),
+    Case("PUT", PLANS + "/preferences", "careplans.preferences.update", Scenario.TENANT,
+         cells(403, **granted(200, CLINICAL))),
 ]  # fmt: skip
