@@ -98,7 +98,7 @@ class IngestService:
             declared = (data.size, data.sha256.lower())
         return await self.new_upload(
             principal.organization_id,
-            principal.user_id,
+            principal.account_id,
             data.filename,
             data.dry_run,
             data.timezone,
