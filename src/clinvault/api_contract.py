@@ -48,6 +48,8 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 BEARER_SCHEME = "bearerAuth"
 _PROBLEM_MARK = "x-problem"
+KEEP_CONTENT = "x-keep-content"
+"""In a route's `responses` entry: its own content stays beside problem+json (OAuth errors)."""
 
 STATUS_TEXT = {
     400: "The body could not be read (malformed JSON, too deeply nested), or a query "
@@ -286,7 +288,10 @@ def amend_openapi(document: dict[str, Any], routes: list[tuple[str, APIRoute]]) 
                 )
                 if entry["description"] == "Validation Error":
                     entry["description"] = STATUS_TEXT[422]
-                entry["content"] = {PROBLEM_JSON: {"schema": PROBLEM_REF}}
+                kept = entry.get("content", {}) if entry.pop(KEEP_CONTENT, False) else {}
+                entry["content"] = {**kept, PROBLEM_JSON: {"schema": PROBLEM_REF}}
+            for entry in responses.values():
+                entry.pop(KEEP_CONTENT, None)
             if secured:
                 operation["security"] = [{BEARER_SCHEME: []}]
     for unused in ("HTTPValidationError", "ValidationError"):

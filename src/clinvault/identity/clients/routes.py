@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 
 from clinvault import context
-from clinvault.api_contract import problem_responses
+from clinvault.api_contract import KEEP_CONTENT, problem_responses
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.identity.clients.schemas import (
     ApiClientCreate,
@@ -51,7 +51,7 @@ _TOKEN_FORM: dict[str, Any] = {
         }
     },
 }
-_OAUTH_ERROR = {"model": OAuthErrorBody}
+_OAUTH_ERROR: dict[str, Any] = {"model": OAuthErrorBody, KEEP_CONTENT: True}
 
 
 async def _form(request: Request) -> dict[str, str]:
