@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
+from clinvault.careplans import policies
 from clinvault.careplans.etags import etag
 from clinvault.careplans.schemas import MAX_BODY, CarePlanCreate, CarePlanUpdate
 from clinvault.careplans.service import CarePlanService
@@ -27,6 +28,7 @@ from clinvault.identity.principal import Principal, Role
 from clinvault.records.pagination import MAX_PAGE_SIZE, PageRequest
 from clinvault.records.patients.service import PatientService
 from clinvault.web.pages.careplans import forms
+from clinvault.web.pages.careplans.detail import level_of
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal
@@ -143,6 +145,9 @@ async def edit_plan(
     container: ContainerDep,
 ) -> Response:
     plan = await CarePlanService(session, container).get(principal, plan_id)
+    level = await level_of(session, container, principal, plan)
+    if policies.acts_as_patient(principal) or level != "edit":
+        raise PermissionDenied(f"Your share lets you {level} this plan, not edit it.")
     values = forms.values_of(plan)
     return await _form_page(
         request, session, container, principal, values, plan_id=plan.id, version=plan.version
