@@ -31,7 +31,8 @@ token = APIRouter(prefix="/api/auth", tags=["auth"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 FORM = "application/x-www-form-urlencoded"
-MAX_FIELDS = 10
+MAX_FIELDS = 50
+PARAMETERS = frozenset({"grant_type", "scope", "client_id", "client_secret"})
 _SCOPES = "; ".join(f"`{scope.value}`: {meaning}" for scope, meaning in SCOPE_MEANING.items())
 
 _TOKEN_FORM: dict[str, Any] = {
@@ -70,6 +71,8 @@ async def _form(request: Request) -> dict[str, str]:
         ) from None
     form: dict[str, str] = {}
     for name, value in pairs:
+        if name not in PARAMETERS:
+            continue  # RFC 6749 section 3.2: unrecognized parameters are ignored
         if name in form:
             raise OAuthRefusal("invalid_request", f"Send the parameter '{name}' only once.")
         form[name] = value

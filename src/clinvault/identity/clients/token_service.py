@@ -65,10 +65,7 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
         return None
     scheme, _, encoded = authorization.strip().partition(" ")
     if scheme.lower() != "basic":
-        raise _invalid_request(
-            "Authenticate the client with 'Authorization: Basic base64(client_id:client_secret)' "
-            "or with client_id and client_secret in the form body."
-        )
+        return None  # not client authentication (a bearer token, say): the body may hold it
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
