@@ -1,8 +1,13 @@
-"""`ingest FILE --org SLUG`: a CSV of patient visits imported in this process.
+"""`ingest FILE --org SLUG`: a CSV of patient visits imported by the durable job.
 
 The file is stored encrypted under the organization's prefix and imported by the
 same job the API starts (validated rows written in checkpointed batches,
-idempotently), run here in-process with a progress bar on stderr. Then the
+idempotently): a DBOS workflow, started by this command under an executor id of
+its own and followed with a progress bar on stderr. If the command is killed,
+the workflow stays pending and a running `clinvault serve` or `clinvault worker`
+adopts it and resumes it from its last committed batch; Ctrl-C instead cancels
+the job (the batches it committed stay). With workflows disabled
+(CLINVAULT_WORKFLOWS_ENABLED=false) the job runs in this process only. Then the
 summary on stdout:
 
     job ID: STATE
@@ -23,6 +28,7 @@ from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import typer
+from dbos import DBOS, WorkflowHandleAsync
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
@@ -44,12 +50,16 @@ from clinvault.cli.common import (
     run_with_container,
 )
 from clinvault.cli.lookups import organization_by_slug
+from clinvault.ids import uuid7
 from clinvault.ingest.processing import cancel_unfinished, finish_job, run_job
 from clinvault.ingest.schemas import JobRead, UploadCreate
 from clinvault.ingest.service import IngestService, RejectedLine
+from clinvault.ingest.workflows import import_workflow_id, start_import
+from clinvault.workflows import runtime
 
 READ_BYTES = 1024 * 1024
 SHOWN_ERRORS = 20
+PROGRESS_SECONDS = 0.5
 IMPORTING_KIND = "provider"
 
 
@@ -136,11 +146,39 @@ async def _run(
     container: Container, job_id: uuid.UUID, progress: Callable[[int, int], None]
 ) -> None:
     try:
-        await run_job(container, job_id, progress)
-        await finish_job(container, job_id)
+        if container.settings.workflows_enabled:
+            await _run_durably(container, job_id, progress)
+        else:
+            await run_job(container, job_id, progress)
+            await finish_job(container, job_id)
     except (asyncio.CancelledError, KeyboardInterrupt):
         await asyncio.shield(cancel_unfinished(container, job_id))
         raise
+
+
+async def _run_durably(
+    container: Container, job_id: uuid.UUID, progress: Callable[[int, int], None]
+) -> None:
+    """Start the job's workflow under this command's own executor id and follow it.
+
+    Killed, the command leaves the workflow pending under an id no process holds:
+    `serve` and `worker` adopt such work (clinvault.workflows.recovery).
+    """
+    runtime.start(container, executor_id=f"cli-ingest-{uuid7().hex[-12:]}")
+    try:
+        await start_import(job_id)
+        handle: WorkflowHandleAsync[str] = await DBOS.retrieve_workflow_async(
+            import_workflow_id(job_id)
+        )
+        result = asyncio.ensure_future(handle.get_result())
+        while not result.done():
+            await asyncio.wait([result], timeout=PROGRESS_SECONDS)
+            async with container.db.sessions() as session:
+                job, _ = await IngestService(session, container).operator_view(job_id, max_errors=0)
+            progress(int(job.progress * job.size), job.size)
+        result.result()
+    finally:
+        await asyncio.to_thread(runtime.stop)
 
 
 async def _chunks(handle: BinaryIO, advance: Callable[[int], None]) -> AsyncGenerator[bytes, None]:

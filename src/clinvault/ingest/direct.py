@@ -165,9 +165,13 @@ async def adopt(container: Container, job_id: uuid.UUID) -> str | None:
 
 async def _fail(container: Container, job_id: uuid.UUID, message: str) -> str:
     async with container.db.unit_of_work() as session:
-        job = await IngestRepository(session).job_global(job_id)
+        repository = IngestRepository(session)
+        job = await repository.job_global(job_id)
         assert job is not None
         job.state = "failed"
         job.finished_at = utcnow()
         job.message = message
+        upload = await repository.upload(job.upload_id, tenant=job.organization_id)
+        if upload is not None:
+            upload.status = "received"  # no longer awaited: the reconcile may clean up
     return "failed"

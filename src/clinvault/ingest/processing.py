@@ -5,7 +5,8 @@ the job's counters and `checkpoint_row` (the last line it covered) in one
 transaction, so a job killed at any point continues after its last committed
 batch and writes nothing twice. `finish_job` writes the error report and moves
 the file to its final stage. Both are called by the durable workflow
-(workflows.py) and, in-process, by `clinvault ingest`.
+(workflows.py), which `clinvault ingest` starts too; with workflows disabled
+the command calls them in its own process.
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@
 points at clinvault's own PUT route and signs the upload id, organization,
 expiry and size limit with HMAC-SHA256 under a key derived for this purpose;
 the route refuses an altered, expired or foreign URL, and the single-use rule
-is kept by the upload row (see service.py). An S3 signer returns a presigned
-PUT of the generated key instead (with the S3 storage adapter).
+is kept by the upload row (see service.py). With S3 storage the API's uploads
+are presigned PUTs straight to the bucket instead (direct.py).
 """
 
 from __future__ import annotations

@@ -11,10 +11,12 @@ hashes the file while re-encrypting it, before any row is read.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 from tests.contracts.conftest import MotoServer, moto_server  # noqa: F401
 from tests.factories import create_org, problem, signed_in
 from tests.integration.ingest.support import Importer, importer, visits, wait_job
@@ -22,8 +24,10 @@ from tests.integration.ingest.support import Importer, importer, visits, wait_jo
 from clinvault.bootstrap import Container
 from clinvault.identity.principal import Role
 from clinvault.maintenance.service import reconcile_objects
+from clinvault.models.ingest import IngestUpload
 from clinvault.storage.objects import EncryptedObjectStore
 from clinvault.storage.s3 import S3Storage
+from clinvault.timeutil import utcnow
 
 ROWS = (
     ("MRN-1", "Ada", "Lovelace", "2025-03-26T10:30:00-07:00", "Seen for cough, lungs clear."),
@@ -205,3 +209,22 @@ async def test_s3_uploads_must_declare_size_and_checksum_within_the_limit(
         headers=clerk.headers,
     )
     problem(huge, 413, "ingest_file_too_large")
+
+
+async def test_an_expired_upload_is_refused_and_its_staged_file_is_an_orphan(
+    client: httpx.AsyncClient, container: Container, bucket: Bucket
+) -> None:
+    clerk = await importer(client, container, await create_org(container))
+    ticket = await declared(client, clerk)
+    await put(ticket, FILE)
+    async with container.db.unit_of_work() as session:
+        await session.execute(
+            update(IngestUpload).values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+
+    report = await reconcile_objects(container, grace_minutes=0)
+
+    assert (report.orphaned, report.deleted) == (1, 1)
+    assert bucket.keys() == []
+    late = await complete(client, clerk, ticket)
+    assert "create a new upload" in problem(late, 410, "ingest_url_expired")["detail"]
