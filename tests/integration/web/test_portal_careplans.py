@@ -226,3 +226,48 @@ async def test_the_patient_reads_a_shared_plan_only_and_a_clerk_has_no_care_plan
         assert (await portal.get("/care-plans")).status_code == 403
         home = await portal.get("/")
         assert 'href="/care-plans"' not in home.text
+
+
+async def test_threads_are_replied_to_resolved_reopened_and_an_old_version_restored(
+    app: FastAPI, client: httpx.AsyncClient, container: Container
+) -> None:
+    world = await build_world(client, container)
+    plan = await create_plan(client, world.doctor, world.patient_id)
+    changed = await update_plan(client, world.doctor, plan, plan["etag"], title="Second title")
+    assert changed.status_code == 200
+    page = f"/care-plans/{plan['id']}"
+    async with portal_as(app, world.nurse) as portal:
+        empty = await post(portal, page, f"{page}/comments", {"body": " ", "version": "2"})
+        assert empty.status_code == 400
+        assert 'id="comment-error"' in empty.text
+        made = await post(portal, page, f"{page}/comments", {
+            "body": "Is the walking goal realistic?", "version": "2", "anchor": "goal:1",
+        })  # fmt: skip
+        assert made.status_code == 303
+        shown = await portal.get(page)
+        thread = re.search(r'name="parent_id" value="([0-9a-f-]+)"', shown.text)
+        assert thread is not None
+        assert "On Goal 2: Walk 30 minutes a day" in text(shown.text)
+        replied = await post(portal, page, f"{page}/comments", {
+            "body": "Yes, agreed with the patient.", "parent_id": thread.group(1), "version": "2",
+        })  # fmt: skip
+        assert replied.status_code == 303
+        resolve = f"{page}/comments/{thread.group(1)}/resolve"
+        resolved = await post(portal, page, resolve, {"resolved": "yes"})
+        assert resolved.status_code == 303
+        assert "Reopen thread" in (await portal.get(page)).text
+        reopened = await post(portal, page, resolve, {"resolved": "no"})
+        assert reopened.status_code == 303
+        assert "Resolve thread" in (await portal.get(page)).text
+        restored = await post(portal, page, f"{page}/restore", {"number": "1", "version": "3"})
+        assert restored.status_code == 412  # based on a version that is not the current one
+        assert "changed this plan" in text(restored.text)
+        restored = await post(portal, page, f"{page}/restore", {"number": "1", "version": "2"})
+        assert restored.status_code == 303
+        after = text((await portal.get(page)).text)
+        assert "version 3" in after
+        assert "(restores 1)" in after
+    threads = await client.get(f"{PLANS}/{plan['id']}/comments", headers=world.doctor)
+    assert threads.json()[0]["replies"][0]["body"] == "Yes, agreed with the patient."
+    current = (await client.get(f"{PLANS}/{plan['id']}", headers=world.doctor)).json()
+    assert current["title"] == "Type 2 diabetes management"

@@ -19,8 +19,9 @@ from clinvault.careplans.service import CarePlanService
 from clinvault.careplans.shares import ShareService
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import AppError
+from clinvault.errors.careplans import CarePlanChanged
 from clinvault.web.pages.careplans.detail import detail_page, refused
-from clinvault.web.pages.common import VerifiedForm, portal_router, see_other
+from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.session import PortalPrincipal
 
 router = portal_router()
@@ -132,6 +133,16 @@ async def restore(
     service = CarePlanService(session, container)
     try:
         await service.restore(principal, plan_id, int(number), etag(plan_id, int(based_on)))
+    except CarePlanChanged as problem:
+        await discard_changes(session)
+        latest = (await service.versions(principal, plan_id))[-1]
+        message = (
+            f"{latest.author_name or 'Someone'} changed this plan at "
+            f"{latest.created_at:%d %b %Y %H:%M} UTC (now version {latest.number}); nothing "
+            f"was restored. Check the new version, then restore version {number} again if "
+            "you still want it."
+        )
+        return await detail_page(*page, failed="restore", error=message, status_code=problem.status)
     except AppError as problem:
         return await refused(*page, problem, "restore", {})
     return done(plan_id, "restored")
