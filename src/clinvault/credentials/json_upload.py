@@ -320,6 +320,11 @@ class _Splitter:
             return
         if top is not None and not top.array and top.key == CONTENT_KEY and self._at_document():
             self.skeleton.pop()  # the placeholder replaces the whole string
+            if len(self.upload.files) >= self.limits.max_files:  # repeated 'content' members
+                raise UploadTooManyParts(
+                    f"A request holds at most {self.limits.max_files} files: send one "
+                    "'content' per document and fewer documents per request."
+                )
             label = CONTENT_KEY if len(self.stack) == 1 else f"[{self.stack[0].items}].content"
             writer = self.upload.directory.new_file("json-")
             self.decoded_current = 0

@@ -391,3 +391,32 @@ async def test_non_practitioners_are_refused_before_the_body_is_read(
 
     assert response.status_code == 403, response.text
     await nothing_stored(container, org)
+
+
+async def test_openapi_describes_the_json_body(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/api/openapi.json")).json()
+    body = document["paths"][URL]["post"]["requestBody"]["content"]
+    assert set(body) == {"multipart/form-data", "application/json"}
+    one, many = body["application/json"]["schema"]["oneOf"]
+    assert one["required"] == ["name", "category", "content", "metadata"]
+    assert many["items"] == one
+    assert set(one["properties"]["metadata"]["properties"]) == {
+        "documentNumber",
+        "issueDate",
+        "expiryDate",
+        "issuedBy",
+    }
+
+
+async def test_more_documents_than_allowed_are_413(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    org = await create_org(container)
+    user, headers = await practitioner(client, container, org)
+    count = container.settings.credentials.max_files + 1
+    documents = [design_document(user, b"tiny file")] * count
+
+    response = await post_json(client, headers, documents)
+
+    problem(response, 413, "upload_too_many_parts")
+    await nothing_stored(container, org)
