@@ -4,8 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 export CLINVAULT_HOME ?= $(CURDIR)/var
-HOST ?= 127.0.0.1
-PORT ?= 8000
+HOST ?= $(or $(CLINVAULT_HOST),127.0.0.1)
+PORT ?= $(or $(CLINVAULT_PORT),8000)
 PYTEST_ARGS ?= -n auto
 
 .PHONY: run test venv system-deps lint typecheck lock bench clean deploy-test
@@ -19,11 +19,12 @@ $(STAMP): pyproject.toml requirements.lock
 
 venv: $(STAMP)
 
-## make run: install, migrate, load the demo, serve on http://$(HOST):$(PORT)
+## make run: install, migrate, load the demo, serve on http://$(HOST):$(PORT); the demo password
+## is generated once and kept in $(CLINVAULT_HOME)/demo-password (0600), printed on every run.
 run: venv
 	$(BIN)/clinvault migrate
-	$(BIN)/clinvault demo
-	$(BIN)/clinvault serve --host $(HOST) --port $(PORT)
+	CLINVAULT_HOST=$(HOST) CLINVAULT_PORT=$(PORT) $(BIN)/clinvault demo
+	CLINVAULT_HOST=$(HOST) CLINVAULT_PORT=$(PORT) $(BIN)/clinvault serve
 
 ## Debian packages the tests need (browser, qpdf, libmagic, clamd, and Ghostscript and LibreOffice
 ## Writer as PDF producers for the file-check corpus), installed when missing as root.

@@ -6,6 +6,7 @@ unsafe combination with a message that says what to set.
 
 from __future__ import annotations
 
+import os
 from datetime import time
 from pathlib import Path
 from typing import Literal
@@ -205,10 +206,15 @@ class Settings(BaseSettings):
     kms_wrapped_keyring_path: Path | None = None
     # SES v2 configuration set for ses:// mail (event publishing); unset: none.
     ses_configuration_set: str | None = None
-    public_url: str = "http://127.0.0.1:8000"
+    # Where `serve` listens unless its --host/--port say otherwise.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # The address users reach; default: the serve URL, http://<host>:<port>.
+    public_url: str = ""
     mail_from: str = "clinvault <no-reply@clinvault.local>"
     log_level: str = "INFO"
-    log_json: bool = True
+    # JSON lines; unset: JSON unless stderr is a terminal (then human-readable lines).
+    log_json: bool | None = None
     workflows_enabled: bool = True
     # How often every process looks for the pending workflows of dead processes (replicas
     # scaled in or killed) and adopts them; see clinvault.workflows.recovery.
@@ -253,6 +259,8 @@ class Settings(BaseSettings):
             self.keys_url = f"file://{home / 'keys' / 'keyring.json'}"
         if not self.mail_url:
             self.mail_url = f"file://{home / 'mail'}"
+        if not self.public_url:
+            self.public_url = self.serve_url
         if self.kms_wrapped_keyring_path is None:
             self.kms_wrapped_keyring_path = home / "keys" / "kms-keyring.json"
         if self.audit_checkpoint_path is None:
@@ -316,6 +324,14 @@ class Settings(BaseSettings):
             raise ValueError("unsafe production configuration: " + "; ".join(problems))
 
     @property
+    def serve_url(self) -> str:
+        """The address `serve` answers on, as a browser on this machine would open it."""
+        host = self.host.strip("[]")
+        if host in ("", "0.0.0.0", "::"):  # noqa: S104 - naming the wildcard, not binding it
+            host = "127.0.0.1" if host != "::" else "::1"
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
+
+    @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -336,3 +352,10 @@ class Settings(BaseSettings):
         """The filesystem path of a file:// URL."""
         parts = urlsplit(url)
         return Path(parts.netloc + parts.path) if parts.netloc else Path(parts.path)
+
+
+def announce_listen_address(host: str, port: int) -> None:
+    """Tell the processes a server starts (uvicorn's workers build their Settings from the
+    environment) where it listens, so that their default public URL is that address."""
+    os.environ["CLINVAULT_HOST"] = host
+    os.environ["CLINVAULT_PORT"] = str(port)

@@ -91,9 +91,12 @@ def load_settings() -> Settings:
         fail(f"configuration: {describe_settings_error(error)}", EXIT_USAGE)
 
 
-def run_with_container(work: Callable[[Container], Awaitable[T]]) -> T:
-    """Build the container from the environment, run `work`, close it; report failures."""
-    settings = load_settings()
+def run_with_container(
+    work: Callable[[Container], Awaitable[T]], settings: Settings | None = None
+) -> T:
+    """Build the container (from the environment unless given settings), run `work`, close
+    it; report failures."""
+    settings = load_settings() if settings is None else settings
     with reported_errors():
         return asyncio.run(_with_container(settings, work))
 

@@ -19,7 +19,7 @@ from clinvault.cli.common import (
     open_container,
     reported_errors,
 )
-from clinvault.config import Settings
+from clinvault.config import Settings, announce_listen_address
 
 APP_FACTORY = "clinvault.main:create_app"
 GRACEFUL_SHUTDOWN_SECONDS = 20
@@ -50,18 +50,29 @@ def _upgrade(settings: Settings) -> None:
     upgrade(settings)
 
 
+def migrate_schema(settings: Settings) -> None:
+    """Check the configuration, then bring the schema up to date (what `migrate` does)."""
+    _check_configuration(settings)
+    _upgrade(settings)
+
+
 def migrate() -> None:
     """Bring the database schema up to date (safe to run on every deploy)."""
     settings = load_settings()
     with reported_errors():
-        _check_configuration(settings)
-        _upgrade(settings)
+        migrate_schema(settings)
     typer.echo("database schema is up to date")
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Interface to listen on (default: CLINVAULT_HOST, 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="TCP port (default: CLINVAULT_PORT, 8000)."),
+    ] = None,
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Processes; each also runs workflows.")
     ] = 1,
@@ -73,6 +84,9 @@ def serve(
     import uvicorn
 
     settings = load_settings()
+    host = settings.host if host is None else host
+    port = settings.port if port is None else port
+    announce_listen_address(host, port)
     with reported_errors():
         _check_configuration(settings)
         if run_migrations:

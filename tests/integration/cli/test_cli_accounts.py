@@ -15,6 +15,7 @@ DEMO_EMAILS = {
     "reviewer@healthcare.com": "credentialing_reviewer",
     "patient@healthcare.com": "patient",
     "pharmacist@healthcare.com": "pharmacist",
+    "partner.doctor@healthcare.com": "doctor",
 }
 
 
@@ -159,13 +160,16 @@ def test_platform_admin_gets_the_platform_organization_once(cli: Cli) -> None:
     assert all("admin" in str(row[0]) for row in roles)
 
 
-def test_demo_twice_keeps_one_set_of_accounts_with_the_latest_password(cli: Cli) -> None:
+def test_demo_twice_keeps_one_set_of_accounts_with_the_kept_password(cli: Cli) -> None:
     first = cli.ok("demo", "--password", "first demo password")
     for email, role in DEMO_EMAILS.items():
         assert re.search(rf"{re.escape(email)}\s+{role}\s+first demo password", first)
     assert "http://127.0.0.1:8000/" in first
 
-    second = cli.ok("demo")
+    # A given password is kept: the next run without one prints and sets it again.
+    again = cli.ok("demo")
+    assert "password for all: first demo password)" in again
+    second = cli.ok("demo", "--new-password")
     generated = re.search(r"password for all: (\S+)\)", second)
     assert generated is not None
     assert len(generated.group(1)) >= 20
@@ -174,6 +178,7 @@ def test_demo_twice_keeps_one_set_of_accounts_with_the_latest_password(cli: Cli)
     orgs = cli.sql("SELECT slug, kind, allow_patient_registration FROM organizations ORDER BY slug")
     assert [(r[0], r[1], bool(r[2])) for r in orgs] == [
         ("demo-health", "provider", True),
+        ("demo-partner-clinic", "provider", False),
         ("demo-pharmacy", "pharmacy", False),
     ]
     users = cli.sql(
@@ -182,7 +187,9 @@ def test_demo_twice_keeps_one_set_of_accounts_with_the_latest_password(cli: Cli)
     )
     assert {row[0] for row in users} == set(DEMO_EMAILS)
     assert all(bool(row[2]) for row in users)
-    assert {row[0]: row[1] for row in users}["pharmacist@healthcare.com"] == "demo-pharmacy"
+    by_email = {row[0]: row[1] for row in users}
+    assert by_email["pharmacist@healthcare.com"] == "demo-pharmacy"
+    assert by_email["partner.doctor@healthcare.com"] == "demo-partner-clinic"
     hashes = cli.sql("SELECT password_hash FROM users")
     assert all(PasswordHasher().verify(str(row[0]), generated.group(1)) for row in hashes)
 
