@@ -112,6 +112,7 @@ CARE_PLANS = NavEntry(
         "portal.cp.restore",
         "portal.cp.share",
         "portal.cp.share.revoke",
+        "portal.cp.share.expiry",
         "portal.cp.share.accept",
     ),
 )

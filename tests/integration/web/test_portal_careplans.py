@@ -162,8 +162,15 @@ async def test_share_accept_and_levels_decide_the_forms_of_another_organization(
             "level": "view",
         })  # fmt: skip
         assert made.status_code == 303
-        shares = text((await portal.get(page)).text)
-        assert "Waiting for acceptance" in shares
+        shown = await portal.get(page)
+        assert "Waiting for acceptance" in text(shown.text)
+        expiry = re.search(r'action="(/care-plans/[\w-]+/shares/[\w-]+/expiry)"', shown.text)
+        assert expiry is not None
+        wrong = await post(portal, page, expiry.group(1), {"expires_on": "soon"})
+        assert wrong.status_code == 400
+        extended = await post(portal, page, expiry.group(1), {"expires_on": "2099-12-31"})
+        assert extended.status_code == 303
+        assert "31 Dec 2099" in text((await portal.get(page)).text)
     async with portal_as(app, world.foreign_doctor) as portal:
         assert (await portal.get(page)).status_code == 404  # not accepted yet
         listing = await portal.get("/care-plans")

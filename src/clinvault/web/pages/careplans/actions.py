@@ -207,3 +207,28 @@ async def revoke(
         page = (request, session, container, principal, plan_id)
         return await refused(*page, problem, "share", {})
     return done(plan_id, "revoked", "#shares")
+
+
+@router.post(
+    "/care-plans/{plan_id:uuid}/shares/{share_id:uuid}/expiry", name="portal.cp.share.expiry"
+)
+async def change_expiry(
+    request: Request,
+    plan_id: uuid.UUID,
+    share_id: uuid.UUID,
+    form: VerifiedForm,
+    principal: PortalPrincipal,
+    session: SessionDep,
+    container: ContainerDep,
+) -> Response:
+    page = (request, session, container, principal, plan_id)
+    try:
+        day = date.fromisoformat(form.get("expires_on").strip()[:10])
+    except ValueError:
+        message = "Give the share's new last day as a date (YYYY-MM-DD)."
+        return await detail_page(*page, failed="share", error=message, status_code=400)
+    try:
+        await ShareService(session, container).change_expiry(principal, share_id, day)
+    except AppError as problem:
+        return await refused(*page, problem, "share", {})
+    return done(plan_id, "extended", "#shares")

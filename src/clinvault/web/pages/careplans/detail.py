@@ -10,6 +10,7 @@ its form and the typed text kept.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Query, Request, Response
@@ -46,6 +47,7 @@ NOTICES = {
     "unwatched": "You stopped watching this plan.",
     "shared": "Shared. A share to another organization shows in their list once accepted.",
     "revoked": "Share revoked: it ends with the next request.",
+    "extended": "The share's last day was changed.",
 }
 LEVEL_LABELS = {"view": "View", "comment": "Comment", "edit": "Edit"}
 STATE_LABELS = {"pending": "Waiting for acceptance", "live": "Live", "expired": "Expired"}
@@ -61,6 +63,11 @@ async def level_of(
     shares = await ShareService(session, container).incoming(principal)
     levels = [s.level.value for s in shares if s.plan_id == plan.id and s.state == "live"]
     return max(levels, key=access.rank) if levels else "view"
+
+
+def last_day(expires_at: datetime) -> str:
+    """A share ends at the start of the day after its last day: that last day."""
+    return (expires_at - timedelta(seconds=1)).date().strftime("%d %b %Y")
 
 
 def anchor_label(plan: CarePlanRead, anchor: str | None) -> str:
@@ -129,6 +136,7 @@ async def detail_page(
         "activity_labels": ACTIVITY_LABELS,
         "level_labels": LEVEL_LABELS,
         "state_labels": STATE_LABELS,
+        "last_day": last_day,
         "levels": [name for name in access.LEVELS if access.rank(name) <= access.rank(level)],
     }
     return render(request, "cp_detail.html", data, principal=principal, status_code=status_code)

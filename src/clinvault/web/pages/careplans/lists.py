@@ -19,6 +19,7 @@ from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import AppError, PatientNotFound, PermissionDenied
 from clinvault.identity.principal import Principal, Role
 from clinvault.records.patients.service import PatientService
+from clinvault.web.pages.careplans.detail import last_day
 from clinvault.web.pages.careplans.forms import PLAN_STATUSES, STATUS_LABELS
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.render import render
@@ -81,6 +82,7 @@ async def list_page(
         "status": chosen,
         "statuses": PLAN_STATUSES,
         "status_labels": STATUS_LABELS,
+        "last_day": last_day,
         "page": page,
         "has_next": len(result.items) > PAGE_SIZE,
         "params": {"status": chosen},
