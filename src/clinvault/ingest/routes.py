@@ -78,11 +78,21 @@ async def put_content(
         raise
 
 
-@router.post("/uploads/{upload_id}/complete", name="ingest.upload.complete")
+@router.post(
+    "/uploads/{upload_id}/complete",
+    name="ingest.upload.complete",
+    responses=problem_responses(409, 410),
+)
 async def complete_upload(
     upload_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, container: ContainerDep
 ) -> JobRead:
-    """After the PUT: the upload's job (with S3 storage, this checks the object and starts it)."""
+    """After the PUT: the upload's job.
+
+    With S3 storage this checks the object PUT to the bucket (not there yet: 409;
+    the upload expired: 410; another size or checksum, or no server-side
+    encryption: 422, and the object is deleted) and starts the job. Completing
+    again returns the same job.
+    """
     return await IngestService(session, container).complete(principal, upload_id)
 
 
