@@ -28,7 +28,7 @@ from typing import Any
 from clinvault.credentials.uploads import MAX_METADATA_BYTES, UploadLimits, spool_directory
 from clinvault.errors import UploadTooLarge, UploadTooManyParts
 from clinvault.errors.credentials import CredentialContentInvalid
-from clinvault.errors.inputs import JsonRejected
+from clinvault.errors.inputs import JsonRejected, JsonTooDeep
 from clinvault.inputs import parse_json
 from clinvault.storage.spool import SpoolDirectory, SpooledFile, SpoolWriter
 
@@ -205,7 +205,7 @@ class _Content:
         self.done = True
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     array: bool
     expect_key: bool = True
@@ -277,6 +277,11 @@ class _Splitter:
                         f"A request holds at most {self.limits.max_files} documents: send "
                         "fewer per request."
                     )
+            if len(self.stack) >= SKELETON_MAX_DEPTH:
+                raise JsonTooDeep(
+                    f"The request body nests arrays and objects more than {SKELETON_MAX_DEPTH} "
+                    "levels deep: send documents as the design shows them."
+                )
             self.stack.append(_Frame(array=byte == ord("[")))
         elif byte in (ord("}"), ord("]")):
             if self.stack:

@@ -378,6 +378,10 @@ async def test_design_field_mistakes_are_named_and_nothing_is_stored(
         URL, headers={**headers, "content-type": "application/json"}, content=b'{"name": '
     )
     problem(malformed, 400, "body_malformed")
+    deep = await client.post(
+        URL, headers={**headers, "content-type": "application/json"}, content=b"[" * 100_000
+    )
+    problem(deep, 400, "json_too_deep")
     await nothing_stored(container, org)
 
 

@@ -21,7 +21,7 @@ from clinvault.credentials.json_upload import (
 from clinvault.credentials.uploads import UploadLimits
 from clinvault.errors import UploadTooLarge, UploadTooManyParts
 from clinvault.errors.credentials import CredentialContentInvalid
-from clinvault.errors.inputs import JsonRejected
+from clinvault.errors.inputs import JsonRejected, JsonTooDeep
 
 LIMITS = UploadLimits(max_file_bytes=1000, max_body_bytes=1500, max_files=3)
 
@@ -118,6 +118,8 @@ async def test_limits_stop_the_read(tmp_path: Path) -> None:
         await _receive(b" " * (json_body_limit(LIMITS.max_body_bytes) + 1), tmp_path, 4096)
     with pytest.raises(JsonRejected):
         await _receive(b'{"content": "QUJD"', tmp_path)
+    with pytest.raises(JsonTooDeep):
+        await _receive(b"[" * 100_000, tmp_path, 4096)
     assert list(tmp_path.iterdir()) == []
 
 
