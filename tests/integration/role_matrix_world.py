@@ -94,10 +94,14 @@ class World:
     """Where the prescriptions of the other scenarios are routed."""
     slots: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     cache: dict[str, Any] = field(default_factory=dict)
+    api_client: Account | None = None
+    """An API client of `home` holding the `ingest` scope, with its client-credentials token."""
 
     def account(self, actor: Actor) -> Account | None:
         if actor is Actor.ANONYMOUS:
             return None
+        if actor is Actor.API_CLIENT:
+            return self.api_client
         return self.admin if actor is Actor.ADMIN else self.staff[actor.value]
 
     async def call(self, who: Account, method: str, url: str, **kwargs: Any) -> Any:
@@ -274,4 +278,24 @@ async def build_world(client: httpx.AsyncClient, container: Container) -> World:
         json={"user_id": str(staff["patient"].id)},
     )
     world.cache["own patient"] = own_patient
+    world.api_client = await _api_client(world)
     return world
+
+
+async def _api_client(world: World) -> Account:
+    made = await world.call(
+        world.staff["org_admin"],
+        "POST",
+        "/api/clients",
+        json={"name": "Matrix client", "scopes": ["ingest"]},
+    )
+    token = await world.client.post(
+        "/api/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": made["client_id"],
+            "client_secret": made["client_secret"],
+        },
+    )
+    assert token.status_code == 200, token.text
+    return Account(uuid.UUID(made["id"]), world.home.id, auth_headers(token.json()["access_token"]))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from clinvault.access_matrix.accounts import AUDIT, NOTIFICATIONS, USERS
 from clinvault.access_matrix.careplans import CAREPLANS
+from clinvault.access_matrix.clients import with_client
 from clinvault.access_matrix.credentials import CREDENTIALS
 from clinvault.access_matrix.health import HEALTH
 from clinvault.access_matrix.ingest import INGEST
@@ -29,6 +30,9 @@ SECTIONS: dict[str, list[Case]] = {
     "Care plans": CAREPLANS,
     "Health": HEALTH,
 }
+
+SECTIONS = {title: with_client(section) for title, section in SECTIONS.items()}
+"""Every case also says what the API client gets (rule 10, `clients`)."""
 
 CASES: tuple[Case, ...] = tuple(case for section in SECTIONS.values() for case in section)
 

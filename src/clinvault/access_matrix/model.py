@@ -45,6 +45,12 @@ RULES: tuple[str, ...] = (
     "9. The health routes (live, ready, health, info) answer everyone, signed in",
     "   or not; the metrics are for organization administrators (and the platform",
     "   administrator), or a scraper holding the configured scrape token.",
+    "10. An API client (`api_client`: a machine caller of the provider organization",
+    "   holding the `ingest` scope, signed in by the client-credentials grant) is",
+    "   denied by default: 403 on every route that needs a caller, whatever the",
+    "   scenario, except the routes of its scope (CSV ingest, but not its settings),",
+    "   where it gets what a clerk gets; routes open to everyone answer it as they",
+    "   answer anyone.",
 )
 """The rules the expectations follow, as published in docs/access-control.md."""
 
@@ -58,6 +64,7 @@ class Actor(StrEnum):
     CREDENTIALING_REVIEWER = "credentialing_reviewer"
     PHARMACIST = "pharmacist"
     PATIENT = "patient"
+    API_CLIENT = "api_client"
     ANONYMOUS = "anonymous"
 
 
