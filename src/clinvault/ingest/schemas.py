@@ -100,6 +100,9 @@ class JobRead(BaseModel):
     dry_run: bool
     timezone: str | None
     started_by: uuid.UUID | None
+    started_by_client: uuid.UUID | None = Field(
+        default=None, description="The API client that started it (then started_by is null)."
+    )
     duplicate_of: uuid.UUID | None = Field(
         description="An earlier job that imported the same file (same SHA-256)."
     )

@@ -103,6 +103,7 @@ class IngestService:
             data.dry_run,
             data.timezone,
             declared=declared,
+            client_id=principal.user_id if principal.is_client else None,
         )
 
     async def new_upload(
@@ -114,6 +115,7 @@ class IngestService:
         timezone: str | None,
         *,
         declared: tuple[int, str] | None = None,
+        client_id: uuid.UUID | None = None,
     ) -> UploadTicket:
         """An upload; `declared` (size, SHA-256) makes it a presigned PUT to S3."""
         now = utcnow()
@@ -126,6 +128,7 @@ class IngestService:
         upload = IngestUpload(
             organization_id=organization_id,
             created_by=user_id,
+            created_by_client=client_id,
             storage_key=keys.upload_key(organization_id, now, declared and declared[1]),
             filename=filename,
             status="pending" if declared is None else direct.PRESIGNED,
@@ -251,6 +254,7 @@ class IngestService:
             dry_run=upload.dry_run,
             timezone=upload.timezone,
             started_by=upload.created_by,
+            started_by_client=upload.created_by_client,
         )
         await self.repository.add(job)
         earlier = await self.repository.earlier_import(

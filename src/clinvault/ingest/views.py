@@ -19,6 +19,7 @@ def job_read(job: IngestJob) -> JobRead:
         dry_run=job.dry_run,
         timezone=job.timezone,
         started_by=job.started_by,
+        started_by_client=job.started_by_client,
         duplicate_of=job.duplicate_of,
         rows_read=job.rows_read,
         rows_valid=job.rows_valid,

@@ -29,6 +29,9 @@ class IngestUpload(IdMixin, CreatedMixin, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    created_by_client: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="SET NULL")
+    )
     storage_key: Mapped[str] = mapped_column(String(512), unique=True)
     filename: Mapped[str] = mapped_column(EncryptedString("ingest_uploads.filename"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -63,6 +66,9 @@ class IngestJob(IdMixin, CreatedMixin, Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     started_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
+    )
+    started_by_client: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("api_clients.id", ondelete="SET NULL")
     )
     duplicate_of: Mapped[uuid.UUID | None] = mapped_column()
     rows_read: Mapped[int] = mapped_column(Integer, default=0)

@@ -25,6 +25,8 @@ async def test_client_uploads_through_the_embedded_put_and_reads_its_job(
     job = await ingest(client, caller, visits(*ROWS, BAD))
     assert job["state"] == "completed_with_errors", job
     assert (job["rows_read"], job["rows_inserted"], job["rows_rejected"]) == (3, 2, 1)
+    assert job["started_by"] is None
+    assert job["started_by_client"] == made.id
     listed = await client.get("/api/ingest/jobs", headers=caller.headers)
     assert [item["id"] for item in listed.json()["items"]] == [job["id"]]
     report = await client.get(f"/api/ingest/jobs/{job['id']}/error-report", headers=caller.headers)

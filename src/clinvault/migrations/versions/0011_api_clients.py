@@ -5,7 +5,8 @@ Revises: 0010
 Create Date: 2026-12-07
 
 API clients: machine callers of an organization (OAuth 2.0 client credentials),
-holding scopes and the SHA-256 digest of their secret.
+holding scopes and the SHA-256 digest of their secret; the client that created an
+upload or started an import job.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 UTC_TIME = sa.DateTime(timezone=True)
+INGEST_COLUMNS = (
+    ("ingest_uploads", "created_by_client"),
+    ("ingest_jobs", "started_by_client"),
+)
 
 
 def upgrade() -> None:
@@ -51,8 +56,22 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_api_clients_organization_id", "api_clients", ["organization_id"])
+    for table, column in INGEST_COLUMNS:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column(column, sa.Uuid(), nullable=True))
+            batch.create_foreign_key(
+                f"fk_{table}_{column}_api_clients",
+                "api_clients",
+                [column],
+                ["id"],
+                ondelete="SET NULL",
+            )
 
 
 def downgrade() -> None:
+    for table, column in INGEST_COLUMNS:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(f"fk_{table}_{column}_api_clients", type_="foreignkey")
+            batch.drop_column(column)
     op.drop_index("ix_api_clients_organization_id", table_name="api_clients")
     op.drop_table("api_clients")
