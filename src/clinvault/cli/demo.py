@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -228,6 +229,10 @@ def demo(
         fail("give --password or --new-password, not both", EXIT_USAGE)
     if not verbose:
         settings = _quiet(settings)
+    if sys.stderr.isatty():
+        typer.echo(
+            "Loading the demo (schema, accounts, patients, prescriptions, care plans)…", err=True
+        )
     with reported_errors():
         migrate_schema(settings)
         chosen = choose_password(settings, password, new_password)
