@@ -247,10 +247,15 @@ async def test_threads_are_replied_to_resolved_reopened_and_an_old_version_resto
         empty = await post(portal, page, f"{page}/comments", {"body": " ", "version": "2"})
         assert empty.status_code == 400
         assert 'id="comment-error"' in empty.text
+        doctor = str(world.clinic.users["doctor"].id)
+        assert f'name="mentions" value="{doctor}"' in (await portal.get(page)).text
         made = await post(portal, page, f"{page}/comments", {
             "body": "Is the walking goal realistic?", "version": "2", "anchor": "goal:1",
+            "mentions": [doctor],
         })  # fmt: skip
         assert made.status_code == 303
+        told = await client.get("/api/notifications", headers=world.doctor)
+        assert "care_plan.mention" in told.text
         shown = await portal.get(page)
         thread = re.search(r'name="parent_id" value="([0-9a-f-]+)"', shown.text)
         assert thread is not None

@@ -27,6 +27,7 @@ from clinvault.web.session import PortalPrincipal
 router = portal_router()
 
 MAX_COMMENT = 4000
+MAX_MENTIONS = 20
 
 
 def done(plan_id: uuid.UUID, notice: str, fragment: str = "") -> Response:
@@ -52,9 +53,10 @@ async def comment(
     text = form.get("body").replace("\r\n", "\n").strip()[: MAX_COMMENT + 1]
     parent = form.get("parent_id")
     failed = f"reply-{parent}" if parent else "comment"
-    values = {"body": text}
+    values = {"body": text, "mentions": " ".join(form.get_all("mentions")[:MAX_MENTIONS])}
     anchor = form.get("anchor")
-    data: dict[str, object] = {"body": text, "parent_id": parent or None}
+    mentions = form.get_all("mentions")[:MAX_MENTIONS]
+    data: dict[str, object] = {"body": text, "parent_id": parent or None, "mentions": mentions}
     if form.get("version").isdigit() and len(form.get("version")) < 10:
         data["version"] = int(form.get("version"))
     kind, _, index = anchor.partition(":")

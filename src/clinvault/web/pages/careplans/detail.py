@@ -27,6 +27,7 @@ from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import AppError
 from clinvault.identity.principal import Principal
 from clinvault.records.patients.service import PatientService
+from clinvault.web.pages.appointments import people_names
 from clinvault.web.pages.careplans import diffview
 from clinvault.web.pages.careplans.forms import ACTIVITY_LABELS, STATUS_LABELS
 from clinvault.web.pages.common import discard_changes, portal_router
@@ -110,6 +111,13 @@ async def detail_page(
                 for s in await ShareService(session, container).of_plan(principal, plan.id)
                 if s.state in ("pending", "live")
             ]
+    colleagues: list[tuple[str, str]] = []
+    if access.rank(level) >= access.rank("comment") and not patient:
+        names = await people_names(session, container, principal)
+        colleagues = sorted(
+            ((str(uid), name) for uid, name in names.items() if uid != principal.user_id),
+            key=lambda item: item[1].casefold(),
+        )
     patient_name = ""
     if own and not patient:
         found = await PatientService(session, container).lookup(principal, plan.patient_id)
@@ -127,6 +135,7 @@ async def detail_page(
         "threads": threads,
         "shares": shares,
         "patient_name": patient_name,
+        "colleagues": colleagues,
         "anchor_label": lambda anchor: anchor_label(plan, anchor),
         "notice": notice,
         "failed": failed,
