@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
+from clinvault.audit.group_commit import AuditGroupCommit
 from clinvault.audit.recorder import AuditRecorder
 from clinvault.config import Settings
 from clinvault.crypto.blind_index import BlindIndexer
@@ -42,8 +43,13 @@ class Container:
     blind_index: BlindIndexer
     audit: AuditRecorder
     scanner: VirusScanner | None = None
+    audit_log: AuditGroupCommit = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.audit_log = AuditGroupCommit(self.db)
 
     async def close(self) -> None:
+        await self.audit_log.drain()
         await self.db.dispose()
 
 

@@ -44,12 +44,17 @@ def _note_flush(session: Session, _flush: UOWTransaction) -> None:
     session.info[_WROTE] = True
 
 
+def has_written(session: AsyncSession) -> bool:
+    """Whether the session's transaction holds (or will hold) a write of its own."""
+    return bool(session.info.get(_WROTE) or session.new or session.dirty or session.deleted)
+
+
 async def release_connection(session: AsyncSession) -> None:
     """Before slow CPU work (a password hash): when the session has only read so far, end
     its transaction so that its connection goes back to the pool; the next statement takes
     one again. A session that has written keeps its transaction, so the writes stay one unit.
     """
-    if session.info.get(_WROTE) or session.new or session.dirty or session.deleted:
+    if has_written(session):
         return
     if session.in_transaction():
         await session.commit()

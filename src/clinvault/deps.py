@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
+from clinvault.db import has_written
 from clinvault.errors import AuthenticationRequired
 from clinvault.identity.authn import authenticate_bearer
 from clinvault.identity.principal import Principal
@@ -34,8 +35,10 @@ def _route_status(request: Request) -> int:
 async def get_session(request: Request, container: ContainerDep) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent.
 
-    The request's audit event is written inside the same transaction, so a
-    write and its audit record commit or roll back together.
+    A request that wrote has its audit event written inside the same
+    transaction, so a write and its audit record commit or roll back together;
+    a read's event goes through the group commit (audit/group_commit.py). Either
+    way the event is durable before the response is sent.
     """
     ctx = context.current()
 
@@ -44,7 +47,16 @@ async def get_session(request: Request, container: ContainerDep) -> AsyncIterato
             return
         route = request.scope.get("route")
         ctx.action = ctx.action or getattr(route, "name", None)
-        await container.audit.record(session, ctx, ctx.status_hint or _route_status(request))
+        status = ctx.status_hint or _route_status(request)
+        if ctx.audit_recorded:
+            return
+        if has_written(session):
+            await container.audit.record(session, ctx, status)
+            return
+        # Nothing of the request's own to commit: its event joins the group commit,
+        # durable before the response all the same.
+        await container.audit_log.write(container.audit.values(ctx, status))
+        ctx.audit_recorded = True
 
     async with container.db.unit_of_work(record_audit) as session:
         yield session

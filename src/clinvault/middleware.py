@@ -3,8 +3,8 @@
 For every HTTP request: a request id, a bound context, a body-size limit,
 security headers, and exactly one audit event. Writes record their event in
 their own transaction (see deps.py); everything else — reads that failed,
-denials, unauthenticated or unrouted requests — is recorded here, in a
-transaction of its own, after the response status is known.
+denials, unauthenticated or unrouted requests — is recorded here, through the
+audit group commit, after the response status is known.
 """
 
 from __future__ import annotations
@@ -243,8 +243,8 @@ class RequestPipeline:
 
     async def _record(self, ctx: context.RequestContext, status: int) -> None:
         try:
-            async with self.container.db.unit_of_work() as session:
-                await self.container.audit.record(session, ctx, status)
+            await self.container.audit_log.write(self.container.audit.values(ctx, status))
+            ctx.audit_recorded = True
         except Exception:
             # The response is gone already; losing the event must be loud.
             log.exception("audit.event.lost", request_id=ctx.request_id, action=ctx.action)

@@ -190,6 +190,11 @@ async def insert_event(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(_INSERT_EVENT, values)
 
 
+async def insert_events(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Many new events in one statement (executemany, batched into multi-row VALUES)."""
+    await session.execute(_INSERT_EVENT, list(rows))
+
+
 async def lock_chain(session: AsyncSession) -> None:
     """Hold the chain for the rest of the transaction, so one chainer runs at a time.
 
