@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -99,6 +101,38 @@ async def test_a_presigned_put_url_stores_exactly_that_object(moto_server: MotoS
     assert "x-amz-server-side-encryption" in query["X-Amz-SignedHeaders"][0]
     with pytest.raises(ValueError, match="expires_in"):
         storage.presigned_put_url("orgs/1/x", expires_in=0)
+
+
+@pytest.mark.asyncio
+async def test_a_presigned_upload_signs_length_checksum_encryption_and_tag(
+    moto_server: MotoServer,
+) -> None:
+    bucket = moto_server.new_bucket()
+    s3 = moto_server.client("s3")
+    # No SSE configured (an S3 API without KMS): the upload still requires SSE-S3.
+    storage = S3Storage(s3, bucket, "in", server_side_encryption=None)
+    body = b"a,b\n1,2\n"
+    checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
+
+    url, headers = storage.presigned_upload(
+        "orgs/1/ingest/uploaded/x.csv", expires_in=300, size=len(body), sha256_base64=checksum
+    )
+    async with httpx.AsyncClient() as http:
+        answer = await http.put(url, content=body, headers=headers)
+
+    assert answer.status_code == 200
+    assert headers == {
+        "Content-Length": str(len(body)),
+        "x-amz-checksum-sha256": checksum,
+        "x-amz-server-side-encryption": "AES256",
+        "x-amz-tagging": "clinvault-area=ingest",
+    }
+    signed = parse_qs(urlsplit(url).query)["X-Amz-SignedHeaders"][0].split(";")
+    assert set(signed) >= {name.lower() for name in headers}
+    head = await storage.head("orgs/1/ingest/uploaded/x.csv")
+    assert (head.size, head.server_side_encryption) == (len(body), "AES256")
+    tags = s3.get_object_tagging(Bucket=bucket, Key="in/orgs/1/ingest/uploaded/x.csv")
+    assert tags["TagSet"] == [{"Key": "clinvault-area", "Value": "ingest"}]
 
 
 @pytest.mark.asyncio
