@@ -9,7 +9,9 @@ cancelled put aborts it, so nothing half-written is ever listed or read.
 
 What reaches the bucket is already envelope-encrypted above this port
 (`EncryptedObjectStore`); every write also asks for SSE-KMS, so the bucket
-keeps a second, server-side layer under the configured KMS key.
+keeps a second, server-side layer under the configured KMS key. The one
+exception is `presigned_upload`: a CSV a client PUTs straight to the bucket,
+under SSE only, until its import job re-encrypts it (clinvault.ingest.direct).
 
 A bucket that does not exist, denies access or cannot be reached raises
 `StorageUnavailable`: a `StorageError` for the code below the API and a 503
