@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import delete, select
+from tests.conftest import make_settings
 from tests.factories import problem
 from tests.integration.records.conftest import Clinic, add_patient, open_clinic, patient_account
 
 from clinvault.bootstrap import Container
+from clinvault.config import Settings
 from clinvault.ids import uuid7
+from clinvault.main import create_app
 from clinvault.models.records import PatientSearchToken
 from clinvault.records.imports.service import Provenance, RecordImportService, Visit
 from clinvault.records.patients.backfill import backfill_filter_tokens
@@ -251,3 +255,25 @@ async def test_start_up_backfills_patients_written_before_the_filters(
         BLOOD_TYPE: 5,
         BIRTH_YEAR: 6,
     }
+
+
+async def test_an_app_starting_on_old_rows_backfills_them_before_serving(
+    client: httpx.AsyncClient,
+    container: Container,
+    clinic: Clinic,
+    settings: Settings,
+    tmp_path: Path,
+) -> None:
+    ids = await _seed(client, clinic)
+    async with container.db.unit_of_work() as session:
+        await session.execute(delete(PatientSearchToken).where(PatientSearchToken.kind == GENDER))
+    restarted = create_app(
+        make_settings(
+            tmp_path, settings.database_url, keys_url=settings.keys_url, workflows_enabled=False
+        )
+    )
+    async with restarted.router.lifespan_context(restarted):
+        transport = httpx.ASGITransport(app=restarted)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            found = await _names(http, clinic.headers["clerk"], ids, gender="female")
+    assert found == {"ana", "eve"}
