@@ -330,6 +330,17 @@ class CarePlanService:
             await self.session.flush()
         return self._read(found.plan)
 
+    async def watching(self, principal: Principal, plan_id: uuid.UUID) -> bool:
+        """Whether the principal is told of the plan's changes: as chosen, else as its
+        author, a share's user or a commenter (the rule of `watchers.announce`)."""
+        found = await self.find(principal, plan_id, "watching")
+        if found.patient:
+            return False
+        chosen = (await self.repository.watches(found.plan.id)).get(principal.user_id)
+        if chosen is not None:
+            return chosen
+        return principal.user_id in await self.repository.implicit_watchers(found.plan, utcnow())
+
     def _read(self, plan: CarePlan) -> CarePlanRead:
         shown = content.load(plan.title, plan.status, plan.content, plan.shared_with_patient)
         return CarePlanRead(

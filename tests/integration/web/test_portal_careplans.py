@@ -271,6 +271,10 @@ async def test_threads_are_replied_to_resolved_reopened_and_an_old_version_resto
         reopened = await post(portal, page, resolve, {"resolved": "no"})
         assert reopened.status_code == 303
         assert "Resolve thread" in (await portal.get(page)).text
+        assert "You are watching this plan" in text((await portal.get(page)).text)
+        unwatched = await post(portal, page, f"{page}/watch", {"watching": "no"})
+        assert unwatched.status_code == 303
+        assert "You are not watching this plan" in text((await portal.get(page)).text)
         restored = await post(portal, page, f"{page}/restore", {"number": "1", "version": "3"})
         assert restored.status_code == 412  # based on a version that is not the current one
         assert "changed this plan" in text(restored.text)

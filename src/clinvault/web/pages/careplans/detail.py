@@ -102,7 +102,9 @@ async def detail_page(
     threads: list[CommentRead] = []
     shares: list[ShareRead] = []
     versions = []
+    watching = False
     if not patient:
+        watching = await service.watching(principal, plan.id)
         versions = await service.versions(principal, plan.id)
         threads = await CommentService(session, container).threads(principal, plan.id)
         if own:
@@ -136,6 +138,7 @@ async def detail_page(
         "shares": shares,
         "patient_name": patient_name,
         "colleagues": colleagues,
+        "watching": watching,
         "anchor_label": lambda anchor: anchor_label(plan, anchor),
         "notice": notice,
         "failed": failed,
