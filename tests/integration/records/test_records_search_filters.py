@@ -93,6 +93,7 @@ async def _names(
         ({"q": "eve", "gender": "female"}, {"eve"}),
         ({"q": "eve", "gender": "male"}, set()),
         ({"q": "ben"}, {"ben"}),
+        ({"q": "", "gender": "other"}, {"dee"}),
     ],
 )
 async def test_filters_alone_and_combined(

@@ -118,6 +118,8 @@ class PatientService:
                 str(exc),
                 errors=[{"field": exc.field, "in": "query", "message": str(exc), "type": "filter"}],
             ) from None
+        if query is not None and not query.strip() and not filters.empty:
+            query = None  # an empty search box beside the filters (a design form sends q=)
         if query is None and filters.empty:
             message = (
                 "Send q (a name prefix, an MRN, a date of birth or a phone number) or at least "
