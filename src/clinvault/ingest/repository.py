@@ -105,8 +105,13 @@ class IngestRepository:
         )
         return found
 
-    async def unfinished_jobs_global(self, states: Sequence[str]) -> Sequence[uuid.UUID]:
-        rows = await self.session.scalars(select(IngestJob.id).where(IngestJob.state.in_(states)))
+    async def unfinished_jobs_global(
+        self, states: Sequence[str], *, created_before: datetime | None = None
+    ) -> Sequence[uuid.UUID]:
+        query = select(IngestJob.id).where(IngestJob.state.in_(states))
+        if created_before is not None:
+            query = query.where(IngestJob.created_at < created_before)
+        rows = await self.session.scalars(query.order_by(IngestJob.id))
         return rows.all()
 
     async def object(self, object_id: uuid.UUID, *, tenant: uuid.UUID) -> EncryptedObject | None:
