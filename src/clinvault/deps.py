@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
-from clinvault.db import has_written
+from clinvault.db import has_written, release_connection
 from clinvault.errors import AuthenticationRequired
 from clinvault.identity.authn import authenticate_bearer
 from clinvault.identity.principal import Principal
@@ -54,7 +54,9 @@ async def get_session(request: Request, container: ContainerDep) -> AsyncIterato
             await container.audit.record(session, ctx, status)
             return
         # Nothing of the request's own to commit: its event joins the group commit,
-        # durable before the response all the same.
+        # durable before the response all the same. The read-only transaction ends first,
+        # so that waiting requests hold no pooled connection the flusher needs.
+        await release_connection(session)
         await container.audit_log.write(container.audit.values(ctx, status))
         ctx.audit_recorded = True
 
