@@ -287,3 +287,28 @@ async def test_threads_are_replied_to_resolved_reopened_and_an_old_version_resto
     assert threads.json()[0]["replies"][0]["body"] == "Yes, agreed with the patient."
     current = (await client.get(f"{PLANS}/{plan['id']}", headers=world.doctor)).json()
     assert current["title"] == "Type 2 diabetes management"
+
+
+async def test_a_doctor_chooses_a_daily_digest_of_care_plan_emails_from_the_list(
+    app: FastAPI, client: httpx.AsyncClient, container: Container
+) -> None:
+    world = await build_world(client, container)
+    preferences = f"{PLANS}/preferences"
+    assert (await client.get(preferences, headers=world.doctor)).json() == {"email": "immediate"}
+    async with portal_as(app, world.doctor) as portal:
+        page = await portal.get("/care-plans")
+        assert re.search(r'value="immediate"\s+checked', page.text)
+        wrong = await post(portal, "/care-plans", "/care-plans/emails", {"delivery": "hourly"})
+        assert wrong.status_code == 422
+        assert "at once or once a day" in text(wrong.text)
+        assert (await client.get(preferences, headers=world.doctor)).json() == {
+            "email": "immediate"
+        }
+        saved = await post(
+            portal, "/care-plans", "/care-plans/emails", {"delivery": "daily_digest"}
+        )
+        assert saved.status_code == 303
+        shown = await portal.get(saved.headers["location"])
+        assert "Saved: care-plan emails" in text(shown.text)
+        assert re.search(r'value="daily_digest"\s+checked', shown.text)
+    assert (await client.get(preferences, headers=world.doctor)).json() == {"email": "daily_digest"}

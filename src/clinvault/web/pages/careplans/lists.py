@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
 from clinvault.bootstrap import Container
-from clinvault.careplans.schemas import CarePlanSummary
+from clinvault.careplans.preferences import MailPreferenceService
+from clinvault.careplans.schemas import CarePlanSummary, MailDelivery, MailPreference
 from clinvault.careplans.service import CarePlanService
 from clinvault.careplans.shares import ShareService
 from clinvault.careplans.states import PlanStatus
@@ -30,7 +31,14 @@ router = portal_router()
 PAGE_SIZE = 50
 MAX_PAGE = 2_000
 CLINICAL = (Role.ORG_ADMIN, Role.DOCTOR, Role.NURSE)
-NOTICES = {"accepted": "Share accepted: the plan is now in your list."}
+NOTICES = {
+    "accepted": "Share accepted: the plan is now in your list.",
+    "emails": "Saved: care-plan emails will reach you as you chose.",
+}
+DELIVERY_LABELS = {
+    MailDelivery.IMMEDIATE.value: "At once, one email per change",
+    MailDelivery.DAILY_DIGEST.value: "Once a day, one email listing the day's changes",
+}
 
 
 async def patient_names(
@@ -73,6 +81,7 @@ async def list_page(
     )
     items = result.items[:PAGE_SIZE]
     incoming = await ShareService(session, container).incoming(principal)
+    preference = await MailPreferenceService(session).get(principal)
     context.describe_resource("care_plan")
     data: dict[str, Any] = {
         "items": items,
@@ -88,6 +97,8 @@ async def list_page(
         "params": {"status": chosen},
         "error": error,
         "notice": notice,
+        "delivery": preference.email.value,
+        "delivery_labels": DELIVERY_LABELS,
     }
     return render(request, "cp_list.html", data, principal=principal, status_code=status_code)
 
@@ -128,6 +139,25 @@ async def accept_share(
             status_code=problem.status,
         )  # fmt: skip
     return see_other(f"/care-plans/{share.plan_id}?notice=accepted")
+
+
+@router.post("/care-plans/emails", name="portal.cp.emails")
+async def save_email_choice(
+    request: Request,
+    form: VerifiedForm,
+    principal: PortalPrincipal,
+    session: SessionDep,
+    container: ContainerDep,
+) -> Response:
+    try:
+        delivery = MailDelivery(form.get("delivery"))
+    except ValueError:
+        return await list_page(
+            request, session, container, principal, status_code=422,
+            error="Choose how care-plan emails reach you: at once or once a day.",
+        )  # fmt: skip
+    await MailPreferenceService(session).set(principal, MailPreference(email=delivery))
+    return see_other("/care-plans?notice=emails")
 
 
 @router.get("/my-care-plans", name="portal.cp.mine")
