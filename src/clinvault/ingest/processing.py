@@ -33,6 +33,7 @@ from clinvault.ingest.report import write_report
 from clinvault.ingest.repository import IngestRepository
 from clinvault.ingest.schemas import FINISHED_STATES
 from clinvault.models.ingest import IngestJob
+from clinvault.records.imports.cache import ImportCache
 from clinvault.records.imports.service import BatchOutcome, Provenance, RecordImportService, Visit
 from clinvault.timeutil import utcnow
 
@@ -90,6 +91,7 @@ async def run_job(container: Container, job_id: uuid.UUID, progress: Progress | 
     max_invalid = settings.max_invalid_percent if settings is not None else 50
     policy = container.settings.ingest
     provenance = Provenance(job_id=job_id, source_name=filename, processed_at=utcnow())
+    cache = ImportCache(container.blind_index)  # digests computed once per job, not per row
 
     chunks = container.objects.get(object_key, WrappedKey(version, wrapped), sha256)
     feed = _Feed(chunks, asyncio.get_running_loop())
@@ -110,7 +112,7 @@ async def run_job(container: Container, job_id: uuid.UUID, progress: Progress | 
         while (batch := await parsing) is not None:
             parsing = _parse_next(batches)  # parsed in its thread while this one is written
             state = await _write(
-                container, job_id, batch, provenance, on_changed, max_invalid, dry_run
+                container, job_id, batch, provenance, on_changed, max_invalid, dry_run, cache
             )
             if progress is not None:
                 progress(min(batch.offset, size), size)
@@ -216,6 +218,7 @@ async def _write(
     on_changed: str,
     max_invalid: int,
     dry_run: bool,
+    cache: ImportCache,
 ) -> str | None:
     """Commit one batch with its checkpoint; the final state when the job must stop."""
     async with container.db.unit_of_work() as session:
@@ -227,7 +230,7 @@ async def _write(
             return "cancelled"
         outcome = BatchOutcome()
         if batch.valid:
-            outcome = await RecordImportService(session, container).write_batch(
+            outcome = await RecordImportService(session, container, cache).write_batch(
                 [_visit(row) for row in batch.valid],
                 organization_id=job.organization_id,
                 provenance=provenance,

@@ -1,13 +1,16 @@
 """All SQL of bulk imports into patients and medical records; every query is tenant-scoped.
 
 Inserts use ON CONFLICT DO NOTHING on the unique keys (the MRN digest of a
-patient, the import key and version of a record) and RETURNING, so two
-imports of overlapping files running at once never write a row twice: the
-loser of a race sees which rows it did not insert and reads them back. Rows
+patient, the import key and version of a record), so two imports of
+overlapping files running at once never write a row twice: the loser of a
+race sees which rows it did not insert (RETURNING on PostgreSQL, the row count
+and a read-back of its fresh ids on SQLite) and reads the winners' rows. Rows
 are inserted in the order of their unique key, so that two such imports take
-their row locks in the same order and cannot deadlock each other. Rows go a
-page at a time and IN lists are padded (clinvault.batching), so that batches of
-any size reuse a few prepared statements.
+their row locks in the same order and cannot deadlock each other. A batch is
+one fixed statement per table whatever its size (one array per column on
+PostgreSQL, a one-row statement executed over the batch on SQLite) and IN
+lists are padded (clinvault.batching), so that batches of any size reuse a few
+prepared statements.
 """
 
 from __future__ import annotations
@@ -16,8 +19,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Text, select, text, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.batching import padded, pages
@@ -30,27 +32,21 @@ class ImportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _insert_ignoring(self, table: Any, unique: list[str]) -> Any:
-        """INSERT ... ON CONFLICT (unique) DO NOTHING in the session's dialect.
-
-        Bulk inserts go to the tables (Core), not the mapped classes: the ORM's bulk
-        path costs more per row than the encryption of the row's fields.
-        """
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        if dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=unique)
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique)
-
     async def patients_by_mrn(
         self, digests: Sequence[str], *, tenant: uuid.UUID
     ) -> dict[str, tuple[uuid.UUID, str, str]]:
-        """MRN digest -> (patient id, first name, last name)."""
+        """MRN digest -> (patient id, first name, last name), the names as stored (their
+        field ciphertexts: the caller decrypts the ones it has not seen yet)."""
         if not digests:
             return {}
+        table = Patient.__table__
         rows = await self.session.execute(
-            select(Patient.mrn_index, Patient.id, Patient.first_name, Patient.last_name).where(
-                Patient.organization_id == tenant, Patient.mrn_index.in_(padded(digests))
-            )
+            select(
+                table.c.mrn_index,
+                table.c.id,
+                type_coerce(table.c.first_name, Text),
+                type_coerce(table.c.last_name, Text),
+            ).where(table.c.organization_id == tenant, table.c.mrn_index.in_(padded(digests)))
         )
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
@@ -58,15 +54,13 @@ class ImportRepository:
         """Insert the patients whose MRN is still free; the ids actually inserted."""
         if not rows:
             return set()
-        table = Patient.__table__
-        statement = self._insert_ignoring(table, ["organization_id", "mrn_index"]).returning(
-            table.c.id
+        return await self._insert_new(
+            Patient.__table__, sorted(rows, key=_by("mrn_index")), ["organization_id", "mrn_index"]
         )
-        return await self._insert_returning(statement, sorted(rows, key=_by("mrn_index")))
 
     async def insert_tokens(self, rows: list[dict[str, Any]]) -> None:
-        for page in pages(rows):
-            await self.session.execute(insert(_TOKENS), page)
+        if rows:
+            await self._insert_new(_TOKENS, rows, None)
 
     async def latest_by_key(
         self, keys: Sequence[str], *, tenant: uuid.UUID
@@ -99,19 +93,71 @@ class ImportRepository:
         """Insert records whose (import key, version) is still free; the ids inserted."""
         if not rows:
             return set()
-        table = MedicalRecord.__table__
-        statement = self._insert_ignoring(
-            table, ["organization_id", "import_key", "version"]
-        ).returning(table.c.id)
-        return await self._insert_returning(statement, sorted(rows, key=_by("import_key")))
+        return await self._insert_new(
+            MedicalRecord.__table__,
+            sorted(rows, key=_by("import_key")),
+            ["organization_id", "import_key", "version"],
+        )
 
-    async def _insert_returning(self, statement: Any, rows: list[dict[str, Any]]) -> set[Any]:
-        """The ids the statement inserted, the rows sent a page at a time (few shapes)."""
-        inserted: set[Any] = set()
-        for page in pages(rows):
-            result = await self.session.execute(statement, page)
-            inserted.update(result.scalars().all())
-        return inserted
+    async def _insert_new(
+        self, table: Any, rows: list[dict[str, Any]], unique: list[str] | None
+    ) -> set[Any]:
+        """Insert the rows (all with the same keys, in order) whose `unique` key is free; the
+        ids of the rows inserted (`unique=None`: a plain insert, nothing returned).
+
+        One fixed statement per table, not one per row count: the values are bound by
+        the columns' own types (encryption included) and sent to the driver as is.
+        PostgreSQL takes the whole batch as one array per column (`unnest`), one round
+        trip with RETURNING; SQLite runs a one-row statement over the batch
+        (executemany) and, only when fewer rows than sent were inserted, reads back
+        which of the fresh ids exist.
+        """
+        connection = await self.session.connection()
+        dialect = connection.dialect
+        names = list(rows[0])
+        binders = [table.c[name].type.bind_processor(dialect) for name in names]
+        values = [
+            tuple(
+                value if bind is None or value is None else bind(value)
+                for bind, value in zip(binders, (row[name] for name in names), strict=True)
+            )
+            for row in rows
+        ]
+        columns = ", ".join(names)
+        conflict = f" ON CONFLICT ({', '.join(unique)}) DO NOTHING" if unique else ""
+        if dialect.name == "postgresql":
+            arrays = ", ".join(
+                f"${number}::{table.c[name].type.compile(dialect=dialect)}[]"
+                for number, name in enumerate(names, start=1)
+            )
+            returning = " RETURNING id" if unique else ""
+            result = await connection.exec_driver_sql(
+                # Names from the table itself (table.c[name] above), values bound.
+                f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
+                f"{conflict}{returning}",
+                tuple(list(column) for column in zip(*values, strict=True)),
+            )
+            return set(result.scalars().all()) if unique else set()
+        marks = ", ".join("?" * len(names))
+        result = await connection.exec_driver_sql(
+            f"INSERT INTO {table.name} ({columns}) VALUES ({marks}){conflict}",  # noqa: S608
+            values,
+        )
+        if unique is None:
+            return set()
+        ids = [row["id"] for row in rows]
+        if result.rowcount == len(rows):
+            return set(ids)
+        found: set[Any] = set()
+        for page in pages(ids):
+            found.update(
+                (
+                    await self.session.execute(
+                        select(table.c.id).where(table.c.id.in_(padded(page)))
+                    )
+                ).scalars()
+            )
+        return found
 
     async def refresh_statistics(self) -> None:
         """ANALYZE the tables a bulk import fills (PostgreSQL; SQLite needs none).

@@ -28,10 +28,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.bootstrap import Container
-from clinvault.crypto.blind_index import normalize_text
 from clinvault.ids import uuid7
+from clinvault.records.imports.cache import UNKNOWN_GENDER, ImportCache
 from clinvault.records.imports.repository import ImportRepository
-from clinvault.records.patients.search import mrn_digest, patient_tokens
 from clinvault.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
@@ -39,7 +38,6 @@ log = structlog.get_logger(__name__)
 OnChanged = Literal["reject", "amend"]
 VISIT_TYPE = "consultation"
 VISIT_TITLE = "Visit"
-UNKNOWN_GENDER = "unknown"
 NAME_MISMATCH = (
     "This MRN belongs to another patient (the first or last name differs): correct the "
     "MRN or the name; rows are never merged into another patient."
@@ -86,9 +84,12 @@ class Provenance:
 
 
 class RecordImportService:
-    def __init__(self, session: AsyncSession, container: Container) -> None:
+    def __init__(
+        self, session: AsyncSession, container: Container, cache: ImportCache | None = None
+    ) -> None:
         self.session = session
         self.indexer = container.blind_index
+        self.cache = cache if cache is not None else ImportCache(container.blind_index)
         self.repository = ImportRepository(session)
         self._key = container.keys.derive("ingest")
 
@@ -112,10 +113,8 @@ class RecordImportService:
     ) -> BatchOutcome:
         """Write one batch (or, with `write=False`, only say what would happen)."""
         outcome = BatchOutcome()
-        digests = {visit.mrn: mrn_digest(self.indexer, visit.mrn) for visit in visits}
-        patients = await self.repository.patients_by_mrn(
-            sorted(set(digests.values())), tenant=organization_id
-        )
+        digests = {visit.mrn: self.cache.mrn_digest(visit.mrn) for visit in visits}
+        patients = await self._stored_patients(sorted(set(digests.values())), organization_id)
         accepted = await self._patients_of(
             visits, digests, patients, organization_id, provenance, outcome, write
         )
@@ -186,7 +185,11 @@ class RecordImportService:
             digest = digests[visit.mrn]
             if digest not in patients:
                 patient_id = uuid7()
-                patients[digest] = (patient_id, visit.first_name, visit.last_name)
+                patients[digest] = (
+                    patient_id,
+                    self.cache.given_name(visit.first_name),
+                    self.cache.given_name(visit.last_name),
+                )
                 new[digest] = self._patient_row(patient_id, visit, digest, organization_id)
                 new[digest]["imported_by_job_id"] = provenance.job_id
         if new and write:
@@ -197,27 +200,51 @@ class RecordImportService:
                     token
                     for row in new.values()
                     if row["id"] in inserted
-                    for token in _tokens(self, row)
+                    for token in self._tokens(row)
                 ]
             )
             raced = [digest for digest, row in new.items() if row["id"] not in inserted]
             if raced:
-                patients.update(
-                    await self.repository.patients_by_mrn(raced, tenant=organization_id)
-                )
+                patients.update(await self._stored_patients(raced, organization_id))
         elif new:
             outcome.patients_created = len(new)
         accepted: list[tuple[Visit, uuid.UUID]] = []
         for visit in visits:
             patient_id, first, last = patients[digests[visit.mrn]]
-            if not _same_name(first, visit.first_name) or not _same_name(last, visit.last_name):
-                column = "first_name" if not _same_name(first, visit.first_name) else "last_name"
+            same_first = first == self.cache.given_name(visit.first_name)
+            if not same_first or last != self.cache.given_name(visit.last_name):
+                column = "first_name" if not same_first else "last_name"
                 outcome.rejected.append(
                     Rejection(visit.line, column, "mrn_other_patient", NAME_MISMATCH)
                 )
                 continue
             accepted.append((visit, patient_id))
         return accepted
+
+    async def _stored_patients(
+        self, digests: Sequence[str], organization_id: uuid.UUID
+    ) -> dict[str, tuple[uuid.UUID, str, str]]:
+        """MRN digest -> (patient id, normalized first name, normalized last name)."""
+        stored = await self.repository.patients_by_mrn(digests, tenant=organization_id)
+        return {
+            digest: (
+                patient_id,
+                self.cache.stored_name(first, "patients.first_name"),
+                self.cache.stored_name(last, "patients.last_name"),
+            )
+            for digest, (patient_id, first, last) in stored.items()
+        }
+
+    def _tokens(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "organization_id": row["organization_id"],
+                "patient_id": row["id"],
+                "kind": kind,
+                "token_hash": digest,
+            }
+            for kind, digest in self.cache.patient_tokens(row["first_name"], row["last_name"])
+        ]
 
     async def _settle_races(
         self, lost: list[tuple[Visit, str, str]], organization_id: uuid.UUID, outcome: BatchOutcome
@@ -275,27 +302,3 @@ class RecordImportService:
             "supersedes_id": None,
             "superseded_by_id": None,
         }
-
-
-def _tokens(service: RecordImportService, row: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "organization_id": row["organization_id"],
-            "patient_id": row["id"],
-            "kind": kind,
-            "token_hash": digest,
-        }
-        for kind, digest in patient_tokens(
-            service.indexer,
-            first_name=row["first_name"],
-            last_name=row["last_name"],
-            date_of_birth=None,
-            phone=None,
-            gender=row["gender"],
-            blood_type=None,
-        )
-    ]
-
-
-def _same_name(stored: str, given: str) -> bool:
-    return normalize_text(stored) == normalize_text(given)
