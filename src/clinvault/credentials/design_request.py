@@ -58,7 +58,9 @@ class _Body(BaseModel):
 
 
 class DesignMetadata(_Body):
-    document_number: Annotated[str, SingleLine(64)] = Field(alias="documentNumber")
+    document_number: Annotated[str, SingleLine(64, min_length=0)] = Field(
+        default="", alias="documentNumber"
+    )
     issue_date: PlausibleDate = Field(alias="issueDate")
     expiry_date: PlausibleDate | None = Field(default=None, alias="expiryDate")
     issued_by: Annotated[str, SingleLine(200)] = Field(alias="issuedBy")

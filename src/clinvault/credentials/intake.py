@@ -24,7 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clinvault import context
 from clinvault.bootstrap import Container
 from clinvault.credentials import policies, workflows
-from clinvault.credentials.categories import DEA_REGISTRATION, Category, all_categories
+from clinvault.credentials.categories import (
+    CURRICULUM_VITAE,
+    DEA_REGISTRATION,
+    Category,
+    all_categories,
+)
 from clinvault.credentials.design_request import declared_problems
 from clinvault.credentials.identifiers import dea_number_is_valid, npi_is_valid
 from clinvault.credentials.repository import CredentialRepository
@@ -152,7 +157,17 @@ def metadata_problems(
                 "expiry_before_issue", "expires_on must be after issued_on: correct the dates."
             )
         )
-    if metadata.category == DEA_REGISTRATION and not dea_number_is_valid(metadata.document_number):
+    if not metadata.document_number.strip() and metadata.category != CURRICULUM_VITAE:
+        label = category.label.lower() if category is not None else "document"
+        problems.append(
+            _problem(
+                "document_number_required",
+                f"A {label} needs document_number: add the number printed on it.",
+            )
+        )
+    elif metadata.category == DEA_REGISTRATION and not dea_number_is_valid(
+        metadata.document_number
+    ):
         problems.append(
             _problem(
                 "dea_number_invalid",

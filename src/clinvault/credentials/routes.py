@@ -54,7 +54,7 @@ STREAMED_JSON_PATHS = [SUBMISSIONS_PATH]
 UPLOAD_DOC = (
     "multipart/form-data: repeated `files` parts and one `metadata` part holding a JSON "
     "array with one object per file, in order: category, issuing_authority, issued_on, "
-    "expires_on (not for curriculum_vitae), document_number, optional sha256."
+    "expires_on and document_number (neither for curriculum_vitae), optional sha256."
 )
 SUBMISSION_FORMAT_HINT = (
     "Send the documents as multipart/form-data with 'files' parts and one 'metadata' part, "

@@ -49,7 +49,9 @@ class DocumentMetadata(RequestBody):
     issuing_authority: Text200
     issued_on: PlausibleDate
     expires_on: PlausibleDate | None = None
-    document_number: Annotated[str, SingleLine(64)]
+    document_number: Annotated[str, SingleLine(64, min_length=0)] = Field(
+        default="", description="Required for every category but curriculum_vitae"
+    )
     sha256: Sha256Hex | None = None
 
 

@@ -37,8 +37,9 @@ def metadata(category: str, **overrides: Any) -> dict[str, Any]:
     }
     if category == "dea_registration":
         entry["document_number"] = VALID_DEA
-    if category == "curriculum_vitae":
+    if category == "curriculum_vitae":  # a CV has neither an expiry nor a number
         entry.pop("expires_on")
+        entry.pop("document_number")
     entry.update(overrides)
     return {key: value for key, value in entry.items() if value is not None}
 

@@ -50,6 +50,7 @@ async def _rejected_file(
         ({"expires_on": None}, "expiry_required"),
         ({"sha256": "0" * 64}, "checksum_mismatch"),
         ({"category": "astrology_degree"}, "category_unknown"),
+        ({"document_number": None}, "document_number_required"),
         ({"issued_on": "not a date"}, "metadata_invalid"),
     ],
 )

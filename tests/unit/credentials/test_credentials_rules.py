@@ -75,6 +75,12 @@ def test_metadata_rules() -> None:
     ]
     assert _codes(_entry(category="dea_registration", document_number="AB1234563")) == []
     assert _codes(_entry(category="unknown_thing")) == ["category_unknown"]
+    assert _codes(_entry(document_number=None)) == ["document_number_required"]
+    assert _codes(_entry(document_number="  ")) == ["document_number_required"]
+    assert _codes(_entry(category="dea_registration", document_number=None)) == [
+        "document_number_required"
+    ]
+    assert _codes(_entry(category="curriculum_vitae", expires_on=None, document_number=None)) == []
 
 
 def test_metadata_part_shape() -> None:
