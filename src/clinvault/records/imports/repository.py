@@ -8,18 +8,31 @@ and a read-back of its fresh ids on SQLite) and reads the winners' rows. Rows
 are inserted in the order of their unique key, so that two such imports take
 their row locks in the same order and cannot deadlock each other. A batch is
 one fixed statement per table whatever its size (one array per column on
-PostgreSQL, a one-row statement executed over the batch on SQLite) and IN
-lists are padded (clinvault.batching), so that batches of any size reuse a few
-prepared statements.
+PostgreSQL, a one-row statement executed over the batch on SQLite) and the
+keys looked up go as one parameter (`_among`), so that batches of any size
+reuse a few prepared statements.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Text, select, text, type_coerce, update
+from sqlalchemy import (
+    ARRAY,
+    String,
+    Text,
+    any_,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.batching import padded, pages
@@ -31,6 +44,16 @@ _TOKENS: Any = PatientSearchToken.__table__
 class ImportRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    def _among(self, column: Any, values: Sequence[str]) -> Any:
+        """`column IN values` as one parameter whatever the number of values: an array on
+        PostgreSQL (`= ANY`), a JSON array read by `json_each` on SQLite; both probe the
+        column's index value by value, and the statement's text never changes."""
+        bind = self.session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+        listed = func.json_each(bindparam(None, json.dumps(list(values)), type_=String))
+        return column.in_(select(literal_column("value")).select_from(listed))
 
     async def patients_by_mrn(
         self, digests: Sequence[str], *, tenant: uuid.UUID
@@ -46,7 +69,7 @@ class ImportRepository:
                 table.c.id,
                 type_coerce(table.c.first_name, Text),
                 type_coerce(table.c.last_name, Text),
-            ).where(table.c.organization_id == tenant, table.c.mrn_index.in_(padded(digests)))
+            ).where(table.c.organization_id == tenant, self._among(table.c.mrn_index, digests))
         )
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
@@ -79,7 +102,7 @@ class ImportRepository:
                 MedicalRecord.import_digest,
             ).where(
                 MedicalRecord.organization_id == tenant,
-                MedicalRecord.import_key.in_(padded(keys)),
+                self._among(MedicalRecord.import_key, keys),
             )
         )
         latest: dict[str, tuple[uuid.UUID, int, str | None]] = {}
@@ -115,14 +138,7 @@ class ImportRepository:
         connection = await self.session.connection()
         dialect = connection.dialect
         names = list(rows[0])
-        binders = [table.c[name].type.bind_processor(dialect) for name in names]
-        values = [
-            tuple(
-                value if bind is None or value is None else bind(value)
-                for bind, value in zip(binders, (row[name] for name in names), strict=True)
-            )
-            for row in rows
-        ]
+        by_column = [_bound(table.c[name], [row[name] for row in rows], dialect) for name in names]
         columns = ", ".join(names)
         conflict = f" ON CONFLICT ({', '.join(unique)}) DO NOTHING" if unique else ""
         if dialect.name == "postgresql":
@@ -135,13 +151,13 @@ class ImportRepository:
                 # Names from the table itself (table.c[name] above), values bound.
                 f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
                 f"{conflict}{returning}",
-                tuple(list(column) for column in zip(*values, strict=True)),
+                tuple(by_column),
             )
             return set(result.scalars().all()) if unique else set()
         marks = ", ".join("?" * len(names))
         result = await connection.exec_driver_sql(
             f"INSERT INTO {table.name} ({columns}) VALUES ({marks}){conflict}",  # noqa: S608
-            values,
+            list(zip(*by_column, strict=True)),
         )
         if unique is None:
             return set()
@@ -183,6 +199,14 @@ class ImportRepository:
                 .values(superseded_by_id=successor)
                 .execution_options(synchronize_session=False)
             )
+
+
+def _bound(column: Any, values: list[Any], dialect: Any) -> list[Any]:
+    """One column's values as its type binds them (encrypted for EncryptedString)."""
+    bind = column.type.bind_processor(dialect)
+    if bind is None:
+        return values
+    return [None if value is None else bind(value) for value in values]
 
 
 def _by(column: str) -> Any:

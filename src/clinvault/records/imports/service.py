@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,8 +49,9 @@ CHANGED = (
 RACED = "Another import wrote a different record for this MRN and date-time just now."
 
 
-@dataclass(frozen=True, slots=True)
-class Visit:
+class Visit(NamedTuple):
+    """One valid row of the file (a tuple: one is built per row)."""
+
     line: int
     mrn: str
     first_name: str
