@@ -38,6 +38,18 @@ PROBE_CONNECTIONS = 2
 PROBE_TIMEOUT_SECONDS = 3.0
 STARTED = time.monotonic()
 _probes: dict[int, tuple[AsyncEngine, AsyncEngine, asyncio.Semaphore]] = {}
+_inflight: dict[int, asyncio.Task[None]] = {}
+
+
+async def _select_one(probe: AsyncEngine, slots: asyncio.Semaphore) -> None:
+    async with slots, probe.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+def _retrieve(task: asyncio.Task[None]) -> None:
+    """Every waiter may have timed out: read the outcome so that it is never unreported."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _probe_budget(engine: AsyncEngine) -> tuple[AsyncEngine, asyncio.Semaphore]:
@@ -59,8 +71,18 @@ async def liveness() -> dict[str, str]:
 async def _probe(container: ContainerDep) -> dict[str, str]:
     async def database() -> None:
         probe, slots = _probe_budget(container.db.engine)
-        async with slots, probe.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        # Concurrent checks share the probe in flight: a burst of polls costs one
+        # connection and none of them times out queueing behind the others.
+        running = _inflight.get(id(probe))
+        if (
+            running is None
+            or running.done()
+            or running.get_loop() is not asyncio.get_running_loop()
+        ):
+            running = asyncio.ensure_future(_select_one(probe, slots))
+            running.add_done_callback(_retrieve)
+            _inflight[id(probe)] = running
+        await asyncio.shield(running)
 
     checks: dict[str, Any] = {
         "database": database(),
