@@ -2,7 +2,7 @@
 
 The database probe has its own connection budget: a connection of its own (no
 pool) and at most PROBE_CONNECTIONS at once, so a busy request pool is never
-reported as a dead database.
+reported as a dead database; concurrent checks share the probe in flight.
 """
 
 from __future__ import annotations
