@@ -29,6 +29,7 @@ from clinvault.notifications.routes import router as notifications_router
 from clinvault.prescriptions.routes import body_limit_overrides as prescription_body_limits
 from clinvault.prescriptions.routes import routers as prescriptions_routers
 from clinvault.problems import install_problem_handlers
+from clinvault.records.patients.backfill import backfill_at_startup
 from clinvault.records.routes import body_limit_overrides as records_body_limits
 from clinvault.records.routes import routers as records_routers
 from clinvault.web.pages.credentials import body_limit_overrides as portal_credential_limits
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await backfill_at_startup(container)
         if settings.workflows_enabled:
             runtime.start(container)
         chainer.start()
