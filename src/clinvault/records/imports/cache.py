@@ -31,7 +31,7 @@ class ImportCache:
         self._mrns: dict[str, str] = {}
         self._prefixes: dict[str, list[str]] = {}
         self._words: dict[tuple[str, str], list[str]] = {}
-        self._stored: dict[str, str] = {}
+        self._stored: dict[tuple[str, str], str] = {}
         self._given: dict[str, str] = {}
         self._filters = sorted(
             filter_tokens(indexer, gender=UNKNOWN_GENDER, blood_type=None, date_of_birth=None)
@@ -64,10 +64,11 @@ class ImportCache:
         Keyed by the ciphertext, so a patient renamed meanwhile (a new ciphertext) is
         decrypted again, never compared with a stale name.
         """
-        normalized = self._stored.get(token)
+        key = (context, token)  # a token copied into another column still fails there
+        normalized = self._stored.get(key)
         if normalized is None:
             plain = field_cipher().decrypt_text(token, context=context)
-            normalized = _put(self._stored, token, normalize_text(plain), self.limit)
+            normalized = _put(self._stored, key, normalize_text(plain), self.limit)
         return normalized
 
     def _name_words(self, first_name: str, last_name: str) -> list[str]:
