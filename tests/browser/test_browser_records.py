@@ -30,7 +30,20 @@ PATIENT = Account(
     display_name="Ines Moreau",
     roles=("patient",),
 )
+ADMIN = Account(
+    email="admin@lakeside.example.org",
+    password="nine kites above the dunes",
+    display_name="Alex Admin",
+    roles=("org_admin",),
+)
+REVIEWER = Account(
+    email="review@lakeside.example.org",
+    password="copper kettles on a cold morning",
+    display_name="Robin Review",
+    roles=("credentialing_reviewer",),
+)
 RECORD_TITLE = "Lipid panel <fasting>"
+PHONE = {"width": 390, "height": 844}
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,7 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         service_missing("chromium not installed")
     home = tmp_path_factory.mktemp("portal-records-home")
     port = free_port()
-    seed(home, port, "Lakeside Family Practice", [CLERK, DOCTOR, PATIENT])
+    seed(home, port, "Lakeside Family Practice", [CLERK, DOCTOR, PATIENT, ADMIN, REVIEWER])
     with running_server(home, port, home / "server.log") as running:
         yield running
 
@@ -136,3 +149,31 @@ async def test_clerk_registers_doctor_records_and_patient_sees_it(
     await expect(page.get_by_text("1 patient")).to_be_visible()
     assert problems == []
     await context.close()
+
+
+async def test_no_page_in_any_roles_menu_is_wider_than_a_phone(
+    server: Server, browser: Browser
+) -> None:
+    """At 390 px every page a role's menu leads to, and a chart, fits: tables scroll in
+    their own frame. Runs after the journey above, so lists and the chart hold rows."""
+    base = server.base_url
+    for account in (CLERK, DOCTOR, PATIENT, ADMIN, REVIEWER):
+        context = await browser.new_context(viewport=PHONE)  # type: ignore[arg-type]
+        page = await context.new_page()
+        await sign_in(page, base, account)
+        await expect(page).to_have_url(f"{base}/")
+        links = await page.locator("nav.site-nav a[href^='/']").evaluate_all(
+            "links => links.map(link => link.getAttribute('href'))"
+        )
+        visited = list(dict.fromkeys(["/", *links]))
+        if account is DOCTOR:
+            await page.goto(f"{base}/patients")
+            chart = await page.locator("table a[href^='/patients/']").first.get_attribute("href")
+            assert chart is not None
+            visited.append(chart)
+        for path in visited:
+            await page.goto(f"{base}{path}")
+            width = await page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{account.roles[0]} {path}: {width} px wide"
+        assert len(visited) >= 3
+        await context.close()
