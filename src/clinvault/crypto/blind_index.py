@@ -7,6 +7,7 @@ row per normalized prefix. Queries compute the same digests and compare.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
 import unicodedata
@@ -136,4 +137,4 @@ class BlindIndexer:
         if self._key is None:
             self._key = self._keys.derive("blind-index")
         message = domain.encode("utf-8") + b"\x00" + normalized.encode("utf-8")
-        return hmac.digest(self._key, message, "sha256").hex()  # one-shot: C fast path
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()

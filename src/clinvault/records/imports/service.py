@@ -16,6 +16,7 @@ new version that supersedes the latest one).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import uuid
 from collections.abc import Sequence
@@ -94,7 +95,7 @@ class RecordImportService:
         self._key = container.keys.derive("ingest")
 
     def _mac(self, domain: bytes, text: str) -> str:
-        return hmac.digest(self._key, domain + b"\x00" + text.encode(), "sha256").hex()
+        return hmac.new(self._key, domain + b"\x00" + text.encode(), hashlib.sha256).hexdigest()
 
     def import_key(self, mrn_index: str, recorded_at: datetime) -> str:
         return self._mac(b"key", f"{mrn_index}|{recorded_at.isoformat()}")
