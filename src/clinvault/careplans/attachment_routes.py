@@ -3,22 +3,20 @@ removal) and each user's care-plan email preference."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from typing import IO, Annotated
-from urllib.parse import quote
+from typing import Annotated
 
 from fastapi import APIRouter, Path, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from clinvault.api_contract import problem_responses
+from clinvault.attached_file_routes import download, spooled_upload, upload_limit
 from clinvault.careplans.attachments import CarePlanAttachmentService
 from clinvault.careplans.preferences import MailPreferenceService
 from clinvault.careplans.schemas import AttachmentRead, MailPreference
 from clinvault.config import Settings
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
-from clinvault.storage.spool import SpoolDirectory, SpooledFile, open_directory, spool_root
 
 router = APIRouter(prefix="/api/care-plans", tags=["care plans"], responses=problem_responses(404))
 preferences_router = APIRouter(prefix="/api/care-plans", tags=["care plans"])
@@ -26,25 +24,12 @@ Id = Annotated[uuid.UUID, Path(description="The care plan id")]
 AttachmentId = Annotated[uuid.UUID, Path(description="The attached document's id")]
 
 UPLOAD_PATH = re.compile(r"/api/care-plans/[^/]+/attachments/?")
-MULTIPART_OVERHEAD = 64 * 1024
 SPOOL_PREFIX = "cp-attachment-"
 
 
 def body_limit_overrides(settings: Settings) -> list[tuple[re.Pattern[str], int]]:
     """Only the document upload admits a body larger than the JSON limit (RequestPipeline)."""
-    return [(UPLOAD_PATH, settings.records.max_attachment_bytes + MULTIPART_OVERHEAD)]
-
-
-def _spool(source: IO[bytes], directory: SpoolDirectory) -> SpooledFile:
-    """The upload sealed into the spool: no plaintext on disk (`clinvault.storage.spool`)."""
-    writer = directory.new_file(SPOOL_PREFIX)
-    try:
-        while chunk := source.read(1024 * 1024):
-            writer.write(chunk)
-    except BaseException:
-        writer.close()
-        raise
-    return writer.finish()
+    return upload_limit(UPLOAD_PATH, settings)
 
 
 @router.post(
@@ -62,17 +47,10 @@ async def attach_document(
 ) -> AttachmentRead:
     """Attach one PDF, JPEG or PNG (multipart part `file`), checked by its content and
     stored encrypted; tied to the plan's current version. Users who may edit the plan."""
-    directory = await asyncio.to_thread(
-        open_directory, spool_root(container.settings), SPOOL_PREFIX
-    )
-    try:
-        spooled = await asyncio.to_thread(_spool, file.file, directory)
-        async with spooled.plaintext() as path:
-            return await CarePlanAttachmentService(session, container).attach(
-                principal, plan_id, path, file.filename or ""
-            )
-    finally:
-        await asyncio.to_thread(directory.cleanup)
+    async with spooled_upload(file, container.settings, SPOOL_PREFIX) as path:
+        return await CarePlanAttachmentService(session, container).attach(
+            principal, plan_id, path, file.filename or ""
+        )
 
 
 @router.get("/{plan_id}/attachments", name="careplans.attachments.list")
@@ -99,14 +77,7 @@ async def download_attachment(
     content = await CarePlanAttachmentService(session, container).content(
         principal, plan_id, attachment_id
     )
-    return StreamingResponse(
-        content.chunks,
-        media_type=content.content_type,
-        headers={
-            "content-disposition": f"attachment; filename*=UTF-8''{quote(content.filename)}",
-            "content-length": str(content.size),
-        },
-    )
+    return download(content)
 
 
 @router.delete("/{plan_id}/attachments/{attachment_id}", name="careplans.attachments.remove")

@@ -16,59 +16,49 @@ transaction; a failure before commit leaves at worst an orphan object.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
+from clinvault.attached_files import (
+    FileContent,
+    Refusals,
+    document_policy,
+    inspect,
+    open_object,
+    stored_object,
+)
 from clinvault.bootstrap import Container
 from clinvault.careplans import watchers
 from clinvault.careplans.access import Access
 from clinvault.careplans.repository import CarePlanRepository
 from clinvault.careplans.schemas import AttachmentRead
 from clinvault.careplans.service import CarePlanService
-from clinvault.crypto.ports import WrappedKey
-from clinvault.errors import PermissionDenied, ServiceUnavailable
-from clinvault.errors.base import AppError
+from clinvault.errors import PermissionDenied
 from clinvault.errors.careplans import (
     CarePlanAttachmentNotFound,
     CarePlanAttachmentRejected,
     CarePlanAttachmentTooLarge,
     CarePlanAttachmentType,
 )
-from clinvault.filecheck import (
-    FileKind,
-    FilePolicy,
-    FileRejected,
-    InspectedFile,
-    VirusScanFailed,
-    inspect_file,
-)
 from clinvault.identity.principal import Principal
 from clinvault.ids import uuid7
 from clinvault.models.careplans import CarePlanAttachment
-from clinvault.models.objects import EncryptedObject
 from clinvault.timeutil import utcnow
 
 log = structlog.get_logger(__name__)
 
-DOCUMENT_KINDS = frozenset({FileKind.PDF, FileKind.JPEG, FileKind.PNG})
-READ_CHUNK = 1024 * 1024
 NOT_FOUND = "No such document on this plan: list them with GET /api/care-plans/{id}/attachments."
 
-
-@dataclass(frozen=True, slots=True)
-class AttachmentContent:
-    filename: str
-    content_type: str
-    size: int
-    chunks: AsyncGenerator[bytes, None]
+REFUSALS = Refusals(
+    CarePlanAttachmentRejected,
+    "The document was not stored: ",
+    too_large=CarePlanAttachmentTooLarge,
+    wrong_type=CarePlanAttachmentType,
+)
 
 
 class CarePlanAttachmentService:
@@ -77,10 +67,7 @@ class CarePlanAttachmentService:
         self.container = container
         self.plans = CarePlanService(session, container)
         self.repository = CarePlanRepository(session)
-        self.policy = FilePolicy(
-            allowed_kinds=DOCUMENT_KINDS,
-            max_bytes=container.settings.records.max_attachment_bytes,
-        )
+        self.policy = document_policy(container.settings)
 
     async def _editor(self, principal: Principal, plan_id: uuid.UUID, what: str) -> Access:
         found = await self.plans.find(principal, plan_id, what)
@@ -96,25 +83,17 @@ class CarePlanAttachmentService:
     ) -> AttachmentRead:
         """Store the file at `path` (a spooled upload the caller removes) on the plan."""
         plan = (await self._editor(principal, plan_id, "attachments.create")).plan
-        inspected = await self._inspect(path, filename)
+        inspected = await inspect(self.container, path, filename, self.policy, REFUSALS)
         object_id = uuid7()
-        key = f"orgs/{plan.organization_id}/care-plans/{plan.id}/{object_id}"
-        stored = await self.container.objects.put(key, _read(path))
-        try:
-            if stored.sha256 != inspected.sha256:
-                raise RuntimeError("the spooled file changed between check and storage")
-            await self.repository.add(
-                EncryptedObject(
-                    id=object_id,
-                    organization_id=plan.organization_id,
-                    storage_key=key,
-                    wrapped_key=stored.wrapped_key,
-                    key_version=stored.key_version,
-                    plaintext_size=stored.plaintext_size,
-                    sha256=stored.sha256,
-                    content_type=inspected.content_type,
-                )
-            )
+        async with stored_object(
+            self.container,
+            self.repository.add,
+            key=f"orgs/{plan.organization_id}/care-plans/{plan.id}/{object_id}",
+            object_id=object_id,
+            organization_id=plan.organization_id,
+            path=path,
+            inspected=inspected,
+        ):
             user = await self.repository.user_global(principal.user_id)
             row = CarePlanAttachment(
                 organization_id=plan.organization_id,
@@ -129,9 +108,6 @@ class CarePlanAttachmentService:
                 acting_organization_id=principal.organization_id,
             )
             await self.repository.add(row)
-        except BaseException:
-            await self.container.objects.delete(key)
-            raise
         context.describe_resource("care_plan_attachment", row.id)
         log.info("careplans.attachment.stored", plan_id=str(plan.id), attachment_id=str(row.id))
         await watchers.announce(
@@ -150,7 +126,7 @@ class CarePlanAttachmentService:
 
     async def content(
         self, principal: Principal, plan_id: uuid.UUID, attachment_id: uuid.UUID
-    ) -> AttachmentContent:
+    ) -> FileContent:
         plan = (await self.plans.find(principal, plan_id, "attachments.read")).plan
         row = await self.repository.attachment(plan.id, attachment_id)
         if row is None or row.removed_at is not None:
@@ -161,12 +137,8 @@ class CarePlanAttachmentService:
         stored = await self.repository.stored_object(row.object_id, tenant=plan.organization_id)
         if stored is None:
             raise CarePlanAttachmentNotFound(NOT_FOUND)
-        chunks = await self.container.objects.open(
-            stored.storage_key,
-            WrappedKey(version=stored.key_version, blob=stored.wrapped_key),
-            expected_sha256=stored.sha256,
-        )
-        return AttachmentContent(row.filename, stored.content_type, stored.plaintext_size, chunks)
+        chunks = await open_object(self.container, stored)
+        return FileContent(row.filename, stored.content_type, stored.plaintext_size, chunks)
 
     async def remove(
         self, principal: Principal, plan_id: uuid.UUID, attachment_id: uuid.UUID
@@ -192,39 +164,6 @@ class CarePlanAttachmentService:
             )
         return _read_row(row)
 
-    async def _inspect(self, path: Path, filename: str) -> InspectedFile:
-        try:
-            return await asyncio.to_thread(
-                functools.partial(inspect_file, scanner=self.container.scanner),
-                path,
-                filename,
-                self.policy,
-            )
-        except VirusScanFailed as exc:
-            raise ServiceUnavailable(
-                "The virus scanner is unavailable: try again in a few minutes."
-            ) from exc
-        except FileRejected as rejected:
-            context.note_detail("file_rejected")
-            raise _refusal(rejected) from None
-
-
-def _refusal(rejected: FileRejected) -> AppError:
-    """413 for a file over the limit, 415 for a type not accepted, else 422."""
-    codes = set(rejected.codes)
-    error: type[AppError] = CarePlanAttachmentRejected
-    if "file_too_large" in codes:
-        error = CarePlanAttachmentTooLarge
-    elif codes == {"type_not_allowed"}:
-        error = CarePlanAttachmentType
-    return error(
-        "The document was not stored: " + " ".join(p.detail for p in rejected.problems),
-        errors=[
-            {"field": "file", "in": "body", "code": p.code, "message": p.detail}
-            for p in rejected.problems
-        ],
-    )
-
 
 def _read_row(row: CarePlanAttachment) -> AttachmentRead:
     return AttachmentRead(
@@ -241,12 +180,3 @@ def _read_row(row: CarePlanAttachment) -> AttachmentRead:
         removed_by=row.removed_by,
         removed_in_version=row.removed_in_version,
     )
-
-
-async def _read(path: Path) -> AsyncIterator[bytes]:
-    handle = await asyncio.to_thread(path.open, "rb")
-    try:
-        while chunk := await asyncio.to_thread(handle.read, READ_CHUNK):
-            yield chunk
-    finally:
-        await asyncio.to_thread(handle.close)

@@ -16,37 +16,30 @@ worst an orphan object for the reconcile job.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from clinvault import context
+from clinvault.attached_files import (
+    FileContent,
+    Refusals,
+    document_policy,
+    inspect,
+    open_object,
+    stored_object,
+)
 from clinvault.bootstrap import Container
-from clinvault.crypto.ports import WrappedKey
-from clinvault.errors import PermissionDenied, ServiceUnavailable
+from clinvault.errors import PermissionDenied
 from clinvault.errors.prescriptions import (
     PrescriptionDocumentExists,
     PrescriptionDocumentNotFound,
     PrescriptionDocumentRejected,
     PrescriptionStateConflict,
 )
-from clinvault.filecheck import (
-    FileKind,
-    FilePolicy,
-    FileRejected,
-    InspectedFile,
-    VirusScanFailed,
-    inspect_file,
-)
 from clinvault.identity.principal import Principal, Role
 from clinvault.ids import uuid7
-from clinvault.models.objects import EncryptedObject
 from clinvault.models.prescriptions import Prescription
 from clinvault.prescriptions import access
 from clinvault.prescriptions.engine import Engine, state_of
@@ -57,18 +50,9 @@ from clinvault.prescriptions.views import Views
 
 log = structlog.get_logger(__name__)
 
-DOCUMENT_KINDS = frozenset({FileKind.PDF, FileKind.JPEG, FileKind.PNG})
 READERS = frozenset({Actor.PRESCRIBER, Actor.PATIENT, Actor.PHARMACY})
-READ_CHUNK = 1024 * 1024
 NO_DOCUMENT = "This prescription has no scanned document: the prescription itself is the order."
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentContent:
-    filename: str
-    content_type: str
-    size: int
-    chunks: AsyncGenerator[bytes, None]
+REFUSALS = Refusals(PrescriptionDocumentRejected, "The scan was not stored: ")
 
 
 def may_attach(principal: Principal, rx: Prescription) -> bool:
@@ -85,10 +69,7 @@ class PrescriptionDocumentService:
         self.container = container
         self.repository = PrescriptionRepository(session)
         self.engine = Engine(session, container)
-        self.policy = FilePolicy(
-            allowed_kinds=DOCUMENT_KINDS,
-            max_bytes=container.settings.records.max_attachment_bytes,
-        )
+        self.policy = document_policy(container.settings)
 
     async def attach(
         self, principal: Principal, prescription_id: uuid.UUID, path: Path, filename: str
@@ -110,38 +91,27 @@ class PrescriptionDocumentService:
                 f"Prescription {rx.number} already has a scanned document: mark this draft "
                 "entered-in-error and write a new one to replace it."
             )
-        inspected = await self._inspect(path, filename)
+        inspected = await inspect(self.container, path, filename, self.policy, REFUSALS)
         object_id = uuid7()
-        key = f"orgs/{rx.organization_id}/prescriptions/{rx.id}/{object_id}"
-        stored = await self.container.objects.put(key, _read(path))
-        try:
-            if stored.sha256 != inspected.sha256:
-                raise RuntimeError("the spooled file changed between check and storage")
-            await self.repository.add(
-                EncryptedObject(
-                    id=object_id,
-                    organization_id=rx.organization_id,
-                    storage_key=key,
-                    wrapped_key=stored.wrapped_key,
-                    key_version=stored.key_version,
-                    plaintext_size=stored.plaintext_size,
-                    sha256=stored.sha256,
-                    content_type=inspected.content_type,
-                )
-            )
+        async with stored_object(
+            self.container,
+            self.repository.add,
+            key=f"orgs/{rx.organization_id}/prescriptions/{rx.id}/{object_id}",
+            object_id=object_id,
+            organization_id=rx.organization_id,
+            path=path,
+            inspected=inspected,
+        ):
             rx.document_object_id = object_id
             rx.document_filename = inspected.filename
             rx.document_content_type = inspected.content_type
             await self.session.flush()
-        except BaseException:
-            await self.container.objects.delete(key)
-            raise
         log.info("prescriptions.document.stored", prescription_id=str(rx.id))
         return await Views(self.repository, self.container).full(
             rx, actors=found.actors, for_pharmacy=False
         )
 
-    async def content(self, principal: Principal, prescription_id: uuid.UUID) -> DocumentContent:
+    async def content(self, principal: Principal, prescription_id: uuid.UUID) -> FileContent:
         found = await access.find(self.repository, principal, prescription_id)
         rx = found.rx
         if not found.actors & READERS:
@@ -158,46 +128,10 @@ class PrescriptionDocumentService:
             raise PrescriptionDocumentNotFound(NO_DOCUMENT)
         if found.for_pharmacy:
             await self.engine.audit_shared(principal, rx, "document")
-        chunks = await self.container.objects.open(
-            stored.storage_key,
-            WrappedKey(version=stored.key_version, blob=stored.wrapped_key),
-            expected_sha256=stored.sha256,
-        )
-        return DocumentContent(
+        chunks = await open_object(self.container, stored)
+        return FileContent(
             filename=rx.document_filename or "prescription",
             content_type=stored.content_type,
             size=stored.plaintext_size,
             chunks=chunks,
         )
-
-    async def _inspect(self, path: Path, filename: str) -> InspectedFile:
-        try:
-            return await asyncio.to_thread(
-                functools.partial(inspect_file, scanner=self.container.scanner),
-                path,
-                filename,
-                self.policy,
-            )
-        except VirusScanFailed as exc:
-            raise ServiceUnavailable(
-                "The virus scanner is unavailable: try again in a few minutes."
-            ) from exc
-        except FileRejected as rejected:
-            context.note_detail("file_rejected")
-            raise PrescriptionDocumentRejected(
-                "The scan was not stored: "
-                + " ".join(problem.detail for problem in rejected.problems),
-                errors=[
-                    {"field": "file", "in": "body", "code": p.code, "message": p.detail}
-                    for p in rejected.problems
-                ],
-            ) from None
-
-
-async def _read(path: Path) -> AsyncIterator[bytes]:
-    handle = await asyncio.to_thread(path.open, "rb")
-    try:
-        while chunk := await asyncio.to_thread(handle.read, READ_CHUNK):
-            yield chunk
-    finally:
-        await asyncio.to_thread(handle.close)

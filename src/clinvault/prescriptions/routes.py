@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from typing import IO, Annotated
-from urllib.parse import quote
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
 
 from clinvault.api_contract import problem_responses
+from clinvault.attached_file_routes import download, spooled_upload, upload_limit
 from clinvault.config import Settings
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.inputs import Limit, Offset, SingleLine
@@ -38,7 +37,6 @@ from clinvault.prescriptions.schemas import (
 )
 from clinvault.prescriptions.service import PrescriptionService
 from clinvault.prescriptions.states import RxStatus
-from clinvault.storage.spool import SpoolDirectory, SpooledFile, open_directory, spool_root
 
 directory = APIRouter(prefix="/api/pharmacies", tags=["prescriptions"])
 router = APIRouter(prefix="/api/prescriptions", tags=["prescriptions"])
@@ -48,24 +46,11 @@ queue_router = APIRouter(
 Id = Annotated[uuid.UUID, Path(description="The prescription id")]
 
 DOCUMENT_UPLOAD_PATH = re.compile(r"/api/prescriptions/[^/]+/document/?")
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 def body_limit_overrides(settings: Settings) -> list[tuple[re.Pattern[str], int]]:
     """Only the scan upload admits a body larger than the JSON limit (RequestPipeline)."""
-    return [(DOCUMENT_UPLOAD_PATH, settings.records.max_attachment_bytes + MULTIPART_OVERHEAD)]
-
-
-def _spool(source: IO[bytes], directory: SpoolDirectory) -> SpooledFile:
-    """The upload sealed into the spool: no plaintext on disk (`clinvault.storage.spool`)."""
-    writer = directory.new_file("rx-document-")
-    try:
-        while chunk := source.read(1024 * 1024):
-            writer.write(chunk)
-    except BaseException:
-        writer.close()
-        raise
-    return writer.finish()
+    return upload_limit(DOCUMENT_UPLOAD_PATH, settings)
 
 
 @directory.get("", name="prescriptions.pharmacies.search")
@@ -168,17 +153,10 @@ async def attach_document(
     """Attach the scanned prescription to a draft (multipart part `file`: one PDF, JPEG or
     PNG, checked by its content and stored encrypted). The draft's author or its named
     prescriber, before signing, once."""
-    directory = await asyncio.to_thread(
-        open_directory, spool_root(container.settings), "rx-document-"
-    )
-    try:
-        spooled = await asyncio.to_thread(_spool, file.file, directory)
-        async with spooled.plaintext() as path:
-            return await PrescriptionDocumentService(session, container).attach(
-                principal, prescription_id, path, file.filename or ""
-            )
-    finally:
-        await asyncio.to_thread(directory.cleanup)
+    async with spooled_upload(file, container.settings, "rx-document-") as path:
+        return await PrescriptionDocumentService(session, container).attach(
+            principal, prescription_id, path, file.filename or ""
+        )
 
 
 @router.get(
@@ -193,14 +171,7 @@ async def document_content(
     content = await PrescriptionDocumentService(session, container).content(
         principal, prescription_id
     )
-    return StreamingResponse(
-        content.chunks,
-        media_type=content.content_type,
-        headers={
-            "content-disposition": f"attachment; filename*=UTF-8''{quote(content.filename)}",
-            "content-length": str(content.size),
-        },
-    )
+    return download(content)
 
 
 @router.post("/{prescription_id}/sign", name="prescriptions.sign")
