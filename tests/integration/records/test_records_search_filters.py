@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from tests.conftest import make_settings
 from tests.factories import problem
 from tests.integration.records.conftest import Clinic, add_patient, open_clinic, patient_account
@@ -17,7 +18,7 @@ from clinvault.bootstrap import Container
 from clinvault.config import Settings
 from clinvault.ids import uuid7
 from clinvault.main import create_app
-from clinvault.models.records import PatientSearchToken
+from clinvault.models.records import Patient, PatientSearchToken
 from clinvault.records.imports.service import Provenance, RecordImportService, Visit
 from clinvault.records.patients.backfill import backfill_filter_tokens
 from clinvault.records.patients.filters import BIRTH_YEAR, BLOOD_TYPE, GENDER
@@ -278,3 +279,27 @@ async def test_an_app_starting_on_old_rows_backfills_them_before_serving(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             found = await _names(http, clinic.headers["clerk"], ids, gender="female")
     assert found == {"ana", "eve"}
+
+
+async def test_a_row_that_does_not_decrypt_is_passed_over_and_the_others_backfilled(
+    client: httpx.AsyncClient, container: Container, clinic: Clinic
+) -> None:
+    ids = await _seed(client, clinic)
+    broken = next(patient_id for patient_id, name in ids.items() if name == "ben")
+    async with container.db.unit_of_work() as session:
+        await session.execute(delete(PatientSearchToken).where(PatientSearchToken.kind == GENDER))
+        # Another column's ciphertext in the MRN: authentication fails on load.
+        await session.execute(
+            update(Patient)
+            .where(Patient.id == uuid.UUID(broken))
+            .values(
+                mrn=select(Patient.first_name)
+                .where(Patient.id == uuid.UUID(broken))
+                .scalar_subquery()
+            )
+            .execution_options(synchronize_session=False)
+        )
+    assert await backfill_filter_tokens(container, batch=4) == len(ids) - 1
+    assert await backfill_filter_tokens(container) == 0
+    headers = clinic.headers["clerk"]
+    assert await _names(client, headers, ids, gender="female") == {"ana", "eve"}

@@ -7,17 +7,19 @@ idempotent: once done it finds nothing. Two replicas starting together may
 race on a batch; the loser's batch fails on the unique token index, rolls
 back, and the next pass finds it done. A database that is down or not yet
 migrated does not stop the start: the step is logged as skipped and runs at
-the next start.
+the next start. A row that does not decrypt is logged by id and passed over.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from clinvault.bootstrap import Container
+from clinvault.crypto.errors import IntegrityError as CipherIntegrityError
 from clinvault.records.patients.repository import PatientRepository
 from clinvault.records.patients.writer import tokens_of
 
@@ -36,23 +38,38 @@ async def backfill_filter_tokens(container: Container, *, batch: int = BATCH) ->
         try:
             async with container.db.unit_of_work() as session:
                 repository = PatientRepository(session)
-                patients = await repository.without_filter_tokens(after=after, limit=batch)
-                for patient in patients:
-                    await repository.replace_tokens(
-                        patient, tokens_of(container.blind_index, patient)
-                    )
+                ids = await repository.without_filter_tokens(after=after, limit=batch)
+                written += await _tokenize(container, repository, ids)
         except IntegrityError:
             races += 1
             if races > MAX_RACES:
                 raise
             continue
-        if not patients:
+        if not ids:
             break
-        written += len(patients)
-        after = patients[-1].id
+        after = ids[-1]
     if written:
         log.info("records.patient.filter_tokens_backfilled", patients=written)
     return written
+
+
+async def _tokenize(
+    container: Container, repository: PatientRepository, ids: Sequence[uuid.UUID]
+) -> int:
+    """Tokens for the patients of `ids`; a row that does not decrypt under this keyring
+    (tampered, or written under other keys) is named in the log and left as it is."""
+    try:
+        patients = await repository.patients_global(ids)
+    except CipherIntegrityError:
+        patients = []
+        for patient_id in ids:
+            try:
+                patients.extend(await repository.patients_global([patient_id]))
+            except CipherIntegrityError:
+                log.error("records.patient.undecryptable", patient_id=str(patient_id))
+    for patient in patients:
+        await repository.replace_tokens(patient, tokens_of(container.blind_index, patient))
+    return len(patients)
 
 
 async def backfill_at_startup(container: Container) -> None:

@@ -194,18 +194,23 @@ class PatientRepository:
 
     async def without_filter_tokens(
         self, *, after: uuid.UUID | None, limit: int
-    ) -> Sequence[Patient]:
-        """Patients written before the filter tokens existed (every patient has a gender),
-        in id order after `after`. Across organizations: a start-up step's query."""
+    ) -> Sequence[uuid.UUID]:
+        """Ids of the patients written before the filter tokens existed (every patient has
+        a gender), in id order after `after`. Across organizations: a start-up step's query."""
         has_gender = exists().where(
             PatientSearchToken.patient_id == Patient.id,
             PatientSearchToken.organization_id == Patient.organization_id,
             PatientSearchToken.kind == GENDER,
         )
-        query = select(Patient).where(~has_gender)
+        query = select(Patient.id).where(~has_gender)
         if after is not None:
             query = query.where(Patient.id > after)
         return (await self.session.scalars(query.order_by(Patient.id).limit(limit))).all()
+
+    async def patients_global(self, ids: Sequence[uuid.UUID]) -> Sequence[Patient]:
+        """The patients of `ids` (decrypted as they load), across organizations, in id order."""
+        query = select(Patient).where(Patient.id.in_(ids)).order_by(Patient.id)
+        return (await self.session.scalars(query)).all()
 
     def _matched_ids(
         self, plan: SearchPlan, tenant: uuid.UUID
