@@ -79,6 +79,9 @@ class SpoolWriter:
         self._sealer = StreamSealer(self._key)
         self._fd: int | None = os.open(path, _CREATE_FLAGS | _CLOEXEC, FILE_MODE)
         self.size = 0
+        # The envelope header at once: a file left by a process killed before the first
+        # byte arrived is still a sealed (empty) envelope, never an unmarked file.
+        _write_all(self._fd, self._sealer.update(b""))
 
     def write(self, data: bytes) -> None:
         if self._fd is None:

@@ -63,6 +63,16 @@ async def test_spool_files_hold_ciphertext_only_and_are_private(tmp_path: Path) 
     assert list(root.iterdir()) == []
 
 
+def test_a_new_spool_file_is_an_envelope_before_any_byte_arrives(tmp_path: Path) -> None:
+    """A process killed right after opening a part leaves a sealed header, never a file a
+    reader could take for plaintext."""
+    directory = spool.open_directory(tmp_path)
+    writer = directory.new_file("part-")
+    assert writer.path.read_bytes().startswith(b"CVE1")
+    writer.close()
+    directory.cleanup()
+
+
 async def test_plaintext_for_checkers_never_touches_the_disk(tmp_path: Path) -> None:
     directory = spool.open_directory(tmp_path)
     spooled = _spooled(directory, SECRET)
