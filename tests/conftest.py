@@ -20,6 +20,8 @@ from sqlalchemy import delete
 
 from clinvault.bootstrap import Container, build_container
 from clinvault.config import Settings
+from clinvault.crypto.field_cipher import AesGcmFieldCipher
+from clinvault.crypto.fields import install_field_cipher
 from clinvault.main import create_app
 from clinvault.migrate import upgrade_async
 from clinvault.models import Base
@@ -119,9 +121,14 @@ def container(app: FastAPI) -> Container:
 
 @pytest.fixture(autouse=True)
 async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Every test that uses the app starts from empty tables and no checkpoints."""
+    """Every test that uses the app starts from empty tables, no checkpoints and the
+    app's own field cipher."""
     uses_app = "app" in request.fixturenames
     built: Container | None = request.getfixturevalue("container") if uses_app else None
+    if built is not None:
+        # The field cipher is process-wide; an earlier test that built a container over
+        # other keys must not leave this test's app encrypting under them.
+        install_field_cipher(AesGcmFieldCipher(built.keys))
     yield
     if built is None:
         return
