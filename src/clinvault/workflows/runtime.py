@@ -165,13 +165,13 @@ BACKLOG_LIMIT = 10_000
 
 async def backlog(statuses: tuple[str, ...]) -> dict[str, int]:
     """How many workflows of the system database are in each of `statuses` (counted up
-    to BACKLOG_LIMIT each); empty when the runtime is not launched in this process."""
+    to BACKLOG_LIMIT in all); empty when the runtime is not launched in this process."""
     if not is_running():
         return {}
-    counts: dict[str, int] = {}
-    for status in statuses:
-        found = await DBOS.list_workflows_async(
-            status=status, load_input=False, load_output=False, limit=BACKLOG_LIMIT
-        )
-        counts[status] = len(found)
+    found = await DBOS.list_workflows_async(
+        status=list(statuses), load_input=False, load_output=False, limit=BACKLOG_LIMIT
+    )
+    counts = dict.fromkeys(statuses, 0)
+    for workflow in found:
+        counts[workflow.status] = counts.get(workflow.status, 0) + 1
     return counts
