@@ -26,8 +26,13 @@ run: venv
 	CLINVAULT_HOST=$(HOST) CLINVAULT_PORT=$(PORT) $(BIN)/clinvault demo
 	CLINVAULT_HOST=$(HOST) CLINVAULT_PORT=$(PORT) $(BIN)/clinvault serve
 
+## axe-core (npm, pinned) for the browser accessibility check, kept under $(TOOLS).
+TOOLS       := .tools
+AXE_VERSION := 4.10.3
+AXE_JS      := $(TOOLS)/node_modules/axe-core/axe.min.js
+
 ## Debian packages the tests need (browser, qpdf, libmagic, clamd, and Ghostscript and LibreOffice
-## Writer as PDF producers for the file-check corpus), installed when missing as root.
+## Writer as PDF producers for the file-check corpus, npm for axe-core), installed when missing as root.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
@@ -36,12 +41,15 @@ system-deps:
 	command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || missing="$$missing clamav-daemon"; \
 	command -v gs >/dev/null 2>&1 || missing="$$missing ghostscript"; \
 	command -v soffice >/dev/null 2>&1 || missing="$$missing libreoffice-writer-nogui"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages:$$missing (install them as root)"; fi; \
 	fi
+	@[ -f $(AXE_JS) ] || ! command -v npm >/dev/null 2>&1 || \
+	  npm install --prefix $(TOOLS) --no-audit --no-fund --no-save --silent axe-core@$(AXE_VERSION)
 
 ## make test: the whole suite against SQLite, then against PostgreSQL
 test: venv system-deps
