@@ -115,6 +115,8 @@ async def audit_log(
     actor: str = "",
     since: str = "",
     until: str = "",
+    resource_type: str = "",
+    resource_id: str = "",
     page: int = 1,
 ) -> Response:
     audit_read_scope(principal, None)  # refuse anyone who may not read the log, before all else
@@ -124,6 +126,8 @@ async def audit_log(
         "actor": actor.strip()[:64],
         "since": since.strip()[:10],
         "until": until.strip()[:10],
+        "resource_type": resource_type.strip()[:64],
+        "resource_id": resource_id.strip()[:64],
     }
     errors: dict[str, str] = {}
     start, problem = _day_start(form["since"], end=False)
@@ -160,6 +164,8 @@ async def audit_log(
             actor_id=actor_id,
             action_prefix=form["action"] or None,
             outcome=_outcome(form["outcome"]),
+            resource_type=form["resource_type"] or None,
+            resource_id=form["resource_id"] or None,
             since=start,
             until=stop,
         )
