@@ -174,4 +174,11 @@ class Appointment(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     booked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    # Why staff cancelled or last moved the slot (shown to staff only, never mailed).
+    cancel_reason: Mapped[str | None] = mapped_column(
+        EncryptedString("appointments.cancel_reason")
+    )
+    change_reason: Mapped[str | None] = mapped_column(
+        EncryptedString("appointments.change_reason")
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
