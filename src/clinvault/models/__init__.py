@@ -19,6 +19,7 @@ from clinvault.models.credentials import (
     CredentialSubmission,
     PractitionerProfile,
 )
+from clinvault.models.held_uploads import HeldUpload
 from clinvault.models.identity import Invitation, Organization, RecoveryCode, RefreshToken, User
 from clinvault.models.ingest import IngestJob, IngestRowError, IngestSettings, IngestUpload
 from clinvault.models.notifications import Notification
@@ -57,6 +58,7 @@ __all__ = [
     "CredentialReminder",
     "CredentialSubmission",
     "EncryptedObject",
+    "HeldUpload",
     "IngestJob",
     "IngestRowError",
     "IngestSettings",
