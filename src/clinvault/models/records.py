@@ -174,6 +174,11 @@ class Appointment(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     booked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None] = mapped_column()
+    # Who cancelled (the patient or staff); a request's preferred window ends here.
+    cancelled_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    requested_until: Mapped[datetime | None] = mapped_column()
     # Why staff cancelled or last moved the slot (shown to staff only, never mailed).
     cancel_reason: Mapped[str | None] = mapped_column(
         EncryptedString("appointments.cancel_reason")
