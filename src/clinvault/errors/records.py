@@ -96,3 +96,17 @@ class AppointmentClash(Conflict):
         body = super().problem(instance, request_id)
         body["clash"] = self.clash
         return body
+
+
+class AppointmentNotRequested(Conflict):
+    """Only a patient's request can be confirmed or declined."""
+
+    code = "appointment_not_requested"
+    title = "The appointment is not a pending request"
+
+
+class AppointmentCancelTooLate(Conflict):
+    """A patient cancels online only up to the cut-off before the start."""
+
+    code = "appointment_cancel_too_late"
+    title = "Too late to cancel online"

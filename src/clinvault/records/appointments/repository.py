@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.models.identity import User
 from clinvault.models.records import Appointment
-from clinvault.records.appointments.schemas import CANCELLED
+from clinvault.records.appointments.schemas import NOT_HOLDING
 from clinvault.records.pagination import PageRequest
 
 
@@ -68,7 +68,7 @@ class AppointmentRepository:
             .where(
                 Appointment.organization_id == tenant,
                 Appointment.practitioner_id == practitioner_id,
-                Appointment.status != CANCELLED,
+                Appointment.status.not_in(NOT_HOLDING),
                 Appointment.id != other_than,
                 Appointment.starts_at < ends_at,
                 Appointment.ends_at > starts_at,

@@ -12,9 +12,14 @@ from clinvault.inputs import PlausibleInstant
 from clinvault.records.pagination import Page
 from clinvault.records.schemas import MediumText, RequestBody
 
-Status = Literal["scheduled", "cancelled"]
+Status = Literal["scheduled", "cancelled", "requested", "declined"]
 SCHEDULED = "scheduled"
 CANCELLED = "cancelled"
+# A patient's request waits for staff to confirm it (then scheduled) or decline it.
+REQUESTED = "requested"
+DECLINED = "declined"
+# Statuses that do not hold the practitioner's time.
+NOT_HOLDING = (CANCELLED, REQUESTED, DECLINED)
 
 
 class AppointmentCreate(RequestBody):
@@ -43,6 +48,10 @@ class AppointmentRead(BaseModel):
     reason: str | None
     status: str
     cancelled_at: datetime | None
+    cancelled_by: uuid.UUID | None = None
+    requested_until: datetime | None = Field(
+        default=None, description="A request's preferred window ends here (starts_at opens it)."
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -101,6 +101,7 @@ class AppointmentService:
         require(policies.can_book_appointments(principal), BOOKING_DENIED)
         if appointment.status != CANCELLED:
             appointment.status = CANCELLED
+            appointment.cancelled_by = principal.user_id
             appointment.cancelled_at = appointment.updated_at = utcnow()
             await self.session.flush()
             log.info("records.appointment.cancelled", appointment_id=str(appointment.id))
