@@ -47,8 +47,8 @@ STAFF_ROLES = frozenset(
 
 
 def can_list_practitioners(principal: Principal) -> bool:
-    """Staff of a provider see who can take appointments (names only)."""
-    return any(principal.has(role) for role in STAFF_ROLES)
+    """Staff of a provider, and its patients, see who can take appointments (names only)."""
+    return principal.has(Role.PATIENT) or any(principal.has(role) for role in STAFF_ROLES)
 
 
 def can_list_users(principal: Principal, organization_id: uuid.UUID | None) -> bool:

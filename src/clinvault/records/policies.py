@@ -141,3 +141,20 @@ def can_read_appointment(principal: Principal, patient_user_id: uuid.UUID | None
 def can_take_appointments(roles: list[str]) -> bool:
     """A practitioner who can be booked: a doctor or a nurse."""
     return Role.DOCTOR.value in roles or Role.NURSE.value in roles
+
+
+# Patient self-service: only the patient account linked to the chart.
+
+
+def can_request_appointment(principal: Principal, patient_user_id: uuid.UUID | None) -> bool:
+    """Ask for an appointment (staff confirm it): the patient, for their own chart."""
+    return is_own_patient(principal, patient_user_id)
+
+
+def can_cancel_own_appointment(principal: Principal, patient_user_id: uuid.UUID | None) -> bool:
+    return is_own_patient(principal, patient_user_id)
+
+
+def can_export_own_chart(principal: Principal, patient_user_id: uuid.UUID | None) -> bool:
+    """Download the chart (FHIR-style JSON, PDF) and see who opened it: the patient only."""
+    return is_own_patient(principal, patient_user_id)

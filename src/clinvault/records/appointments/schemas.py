@@ -39,6 +39,25 @@ class AppointmentUpdate(RequestBody):
     reason: MediumText | None = None
 
 
+class AppointmentRequestCreate(RequestBody):
+    """A patient's request: staff confirm a slot in the preferred window."""
+
+    patient_id: uuid.UUID | None = Field(
+        default=None, description="Your own chart (the default); anyone else's is 404."
+    )
+    practitioner_id: uuid.UUID = Field(description="A doctor or nurse of the clinic.")
+    window_start: PlausibleInstant = Field(description="The earliest time that suits you.")
+    window_end: PlausibleInstant = Field(description="The latest start that suits you.")
+    reason: MediumText | None = None
+
+
+class RequestConfirm(RequestBody):
+    """Front desk: the start (default: the window's start) and length of the booked slot."""
+
+    starts_at: PlausibleInstant | None = None
+    minutes: int = Field(default=30, ge=5, le=240)
+
+
 class AppointmentRead(BaseModel):
     id: uuid.UUID
     patient_id: uuid.UUID
