@@ -178,6 +178,11 @@ class Settings(BaseSettings):
     env: Literal["development", "production", "test"] = "development"
     home: Path = Path("var")
     database_url: str = ""
+    # Database connections each process keeps open, and how many more it may open under a
+    # burst (closed again once returned). Keep the pool at least as large as the requests a
+    # process serves at once: below that, every burst opens and closes connections.
+    database_pool_size: int = Field(default=20, ge=1, le=500)
+    database_pool_overflow: int = Field(default=20, ge=0, le=500)
     storage_url: str = ""
     keys_url: str = ""
     mail_url: str = ""

@@ -90,15 +90,15 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             connect_args={"timeout": 15},
-            pool_size=5,
-            max_overflow=10,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_pool_overflow,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_async_engine(
         settings.database_url,
-        pool_size=10,
-        max_overflow=20,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_overflow,
         pool_recycle=POOL_RECYCLE_SECONDS,
     )
     event.listen(engine.sync_engine.pool, "checkout", _replace_closed_connection)
