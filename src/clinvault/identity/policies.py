@@ -46,6 +46,10 @@ STAFF_ROLES = frozenset(
 )
 
 
+def can_set_organization_time_zone(principal: Principal, organization_id: uuid.UUID) -> bool:
+    return _manages(principal, organization_id)
+
+
 def can_list_practitioners(principal: Principal) -> bool:
     """Staff of a provider, and its patients, see who can take appointments (names only)."""
     return principal.has(Role.PATIENT) or any(principal.has(role) for role in STAFF_ROLES)

@@ -45,9 +45,9 @@ def _has_role(role: str) -> ColumnElement[bool]:
     return cast(User.roles, String).contains(f'"{role}"', autoescape=True)
 
 
-def _session_grants_query(*, with_session: bool) -> Select[list[str], str]:
+def _session_grants_query(*, with_session: bool) -> Select[list[str], str, bool]:
     query = (
-        select(User.roles, Organization.kind)
+        select(User.roles, Organization.kind, User.must_change_password)
         .join(Organization, Organization.id == User.organization_id)
         .where(
             User.id == bindparam("user_id"),
@@ -145,8 +145,9 @@ class IdentityRepository:
 
     async def active_session_grants(
         self, user_id: uuid.UUID, organization_id: uuid.UUID, session_id: uuid.UUID | None
-    ) -> tuple[list[str], str] | None:
-        """The stored roles and the tenant's kind of an access token's user, if the account,
+    ) -> tuple[list[str], str, bool] | None:
+        """The stored roles, the tenant's kind and whether a password change is due, of an
+        access token's user, if the account,
         its tenant and its session are live: one query on primary keys and the family index,
         run on every authenticated request, so it loads two columns rather than entities."""
         params = {"user_id": user_id, "organization_id": organization_id}
@@ -157,7 +158,7 @@ class IdentityRepository:
                 _SESSION_GRANTS, {**params, "session_id": session_id}
             )
         row = result.first()
-        return None if row is None else (list(row[0]), str(row[1]))
+        return None if row is None else (list(row[0]), str(row[1]), bool(row[2]))
 
     async def active_user_by_email_global(self, email: str) -> tuple[User, Organization] | None:
         """For a verified external identity token."""
@@ -365,3 +366,16 @@ class IdentityRepository:
             .values(accepted_at=now)
         )
         return _rowcount(result) == 1
+
+    async def time_zones(
+        self, user_id: uuid.UUID, *, tenant: uuid.UUID
+    ) -> tuple[str | None, str | None] | None:
+        """The user's own time zone and their organization's (names, None when unset)."""
+        row = (
+            await self.session.execute(
+                select(User.time_zone, Organization.time_zone)
+                .join(Organization, Organization.id == User.organization_id)
+                .where(User.id == user_id, User.organization_id == tenant)
+            )
+        ).first()
+        return None if row is None else (row[0], row[1])

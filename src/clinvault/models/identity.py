@@ -21,6 +21,8 @@ class Organization(IdMixin, CreatedMixin, Base):
     kind: Mapped[str] = mapped_column(String(16))  # provider | pharmacy | platform
     allow_patient_registration: Mapped[bool] = mapped_column(Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # IANA name of the portal's time zone for members without their own; None is UTC.
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class User(IdMixin, CreatedMixin, Base):
@@ -40,6 +42,8 @@ class User(IdMixin, CreatedMixin, Base):
     mfa_secret: Mapped[str | None] = mapped_column(EncryptedString("users.mfa_secret"))
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     mfa_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Set for accounts an administrator created with a password: the person chooses their own.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

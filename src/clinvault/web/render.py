@@ -19,7 +19,9 @@ from markupsafe import Markup
 
 from clinvault import context
 from clinvault.identity.principal import Principal
+from clinvault.timeutil import utcnow
 from clinvault.web import csrf
+from clinvault.web.local_time import local_time, showing_in, zone_label, zone_of
 from clinvault.web.nav import entries_for, role_label
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -33,6 +35,8 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.globals["role_label"] = role_label
+environment.globals["local_time"] = local_time
+environment.filters["local_time"] = local_time
 
 
 def _route_name(request: Request) -> str | None:
@@ -62,6 +66,8 @@ def page_context(request: Request, principal: Principal | None) -> dict[str, Any
         "csrf_field": csrf_field,
         # Set by require_principal for signed-in pages; None hides the counter.
         "unread_notifications": getattr(request.state, "unread_notifications", None),
+        # Times are shown in this zone (local_time); set by require_principal, else UTC.
+        "viewer_zone": zone_label(zone_of(request), utcnow()),
     }
 
 
@@ -77,7 +83,8 @@ def render(
     """Render `template` as the response; records `status_code` for the audit event."""
     data = page_context(request, principal)
     data.update(values or {})
-    body = environment.get_template(template).render(data)
+    with showing_in(zone_of(request)):
+        body = environment.get_template(template).render(data)
     if status_code != 200:
         context.note_status(status_code)
     return HTMLResponse(body, status_code=status_code, headers=dict(headers or {}))

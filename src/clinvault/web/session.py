@@ -18,10 +18,14 @@ from clinvault import context
 from clinvault.bootstrap import Container
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import AuthenticationRequired, PermissionDenied, RefreshTokenReused
+from clinvault.errors.accounts import SessionIdle
+from clinvault.identity.accounts.sessions import BROWSER_SESSION, CookieLife, PortalSessions
 from clinvault.identity.authn import authenticate_bearer
 from clinvault.identity.principal import Principal
 from clinvault.identity.schemas import TokenResponse
 from clinvault.identity.service import AuthService
+from clinvault.identity.time_zone_service import TimeZoneService
+from clinvault.localtime import viewer_zone
 from clinvault.notifications.service import NotificationService
 from clinvault.web import cookies
 
@@ -33,10 +37,24 @@ _NEVER_NEXT = ("/login", "/logout")
 class LoginRequired(Exception):
     """No usable session: answer with a redirect to the sign-in page."""
 
-    def __init__(self, next_path: str | None, *, clear_cookies: bool = True) -> None:
+    def __init__(
+        self, next_path: str | None, *, clear_cookies: bool = True, notice: str | None = None
+    ) -> None:
         super().__init__("sign-in required")
         self.next_path = next_path
         self.clear_cookies = clear_cookies
+        self.notice = notice
+
+
+class PasswordChoiceRequired(Exception):
+    """The account must choose its own password first: redirect to that page."""
+
+    def __init__(self, next_path: str | None) -> None:
+        super().__init__("password choice required")
+        self.next_path = next_path
+
+
+CHOOSE_PASSWORD_PATH = "/account/password"
 
 
 def safe_next(value: str | None) -> str:
@@ -66,13 +84,27 @@ def here(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def start_session(request: Request, tokens: TokenResponse) -> None:
+def returning_path(request: Request) -> str | None:
+    """Where to come back after signing in again: this page, or for a form the page it
+    was sent from (its Referer, when on this site)."""
+    if request.method == "GET":
+        return here(request)
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc:
+        return None
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
+def start_session(
+    request: Request, tokens: TokenResponse, life: CookieLife = BROWSER_SESSION
+) -> None:
     """Queue the session cookies for a fresh sign-in or a rotation."""
     cookies.set_session(
         request,
         access_token=tokens.access_token,
         refresh_token=tokens.refresh_token,
         access_seconds=tokens.expires_in,
+        remember_seconds=life.seconds if life.remembered else None,
     )
 
 
@@ -82,7 +114,7 @@ async def _from_access(
     if token is None:
         return None
     try:
-        return await authenticate_bearer(container, session, token)
+        return await authenticate_bearer(container, session, token, password_change_due_ok=True)
     except (AuthenticationRequired, PermissionDenied):
         return None
 
@@ -93,25 +125,43 @@ async def resolve(
     """The signed-in principal, refreshing the session when the access token is spent.
 
     Raises LoginRequired (keeping the cookies) when the refresh token was
-    just used by a concurrent request, so that request's new cookies stand.
+    just used by a concurrent request, so that request's new cookies stand, and
+    (with the "idle" notice) when the session was left idle past the timeout.
     """
-    rules = cookies.policy(request)
-    principal = await _from_access(container, session, rules.read(request, cookies.ACCESS))
-    if principal is None and refresh:
-        refresh_token = rules.read(request, cookies.REFRESH)
-        if refresh_token is None:
-            return None
-        try:
-            tokens = await AuthService(session, container).refresh(refresh_token)
-        except RefreshTokenReused:
-            raise LoginRequired(here(request), clear_cookies=False) from None
-        except (AuthenticationRequired, PermissionDenied):
-            return None
-        start_session(request, tokens)
-        principal = await _from_access(container, session, tokens.access_token)
+    try:
+        principal = await _resolve(request, session, container, refresh=refresh)
+    except SessionIdle:
+        raise LoginRequired(returning_path(request), notice="idle") from None
     if principal is not None:
         context.bind_principal(principal)
     return principal
+
+
+async def _resolve(
+    request: Request, session: AsyncSession, container: Container, *, refresh: bool
+) -> Principal | None:
+    rules = cookies.policy(request)
+    sessions = PortalSessions(session, container)
+    principal = await _from_access(container, session, rules.read(request, cookies.ACCESS))
+    if principal is not None:
+        if principal.session_id is not None:
+            await sessions.check(principal.session_id, principal.user_id)
+        return principal
+    if not refresh:
+        return None
+    refresh_token = rules.read(request, cookies.REFRESH)
+    if refresh_token is None:
+        return None
+    family = await sessions.family_of_refresh(refresh_token)
+    life = BROWSER_SESSION if family is None else await sessions.check(*family)
+    try:
+        tokens = await AuthService(session, container).refresh(refresh_token)
+    except RefreshTokenReused:
+        raise LoginRequired(here(request), clear_cookies=False) from None
+    except (AuthenticationRequired, PermissionDenied):
+        return None
+    start_session(request, tokens, life)
+    return await _from_access(container, session, tokens.access_token)
 
 
 async def require_principal(
@@ -121,8 +171,14 @@ async def require_principal(
     principal = await resolve(request, session, container)
     if principal is None:
         raise LoginRequired(here(request) if request.method == "GET" else None)
+    if principal.password_change_due and request.url.path != CHOOSE_PASSWORD_PATH:
+        raise PasswordChoiceRequired(here(request) if request.method == "GET" else None)
     # The header's unread counter (base.html), read once per signed-in page.
     request.state.unread_notifications = await NotificationService(session).unread_count(principal)
+    # Every time on the page is shown (and read from forms) in the viewer's zone.
+    request.state.time_zone = viewer_zone(
+        *await TimeZoneService(session, container).zones(principal)
+    )
     return principal
 
 
