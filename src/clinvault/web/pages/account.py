@@ -28,6 +28,7 @@ from clinvault.web.pages.common import (
     portal_router,
     see_other,
 )
+from clinvault.web.pages.home import build as home_panels
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal
 
@@ -94,7 +95,8 @@ async def home(
     request: Request, principal: PortalPrincipal, session: SessionDep, container: ContainerDep
 ) -> Response:
     user = await AuthService(session, container).profile(principal)
-    return render(request, "home.html", {"user": user}, principal=principal)
+    panels = await home_panels(session, container, principal, user.time_zone)
+    return render(request, "home.html", {"user": user, "panels": panels}, principal=principal)
 
 
 @router.get("/profile", name="portal.profile")
