@@ -25,6 +25,8 @@ log = structlog.get_logger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 UNAUDITED_PREFIXES = ("/healthz", "/readyz", "/static/", "/favicon.ico")
+# Paths that answer in problem+json; the others are portal pages.
+NON_PAGE_PREFIXES = ("/api/", "/fhir/", "/static/", "/healthz", "/readyz")
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
 PORTAL_CSP = (
@@ -182,6 +184,11 @@ class RequestPipeline:
         try:
             declared = _header(scope, b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
+                if not path.startswith(NON_PAGE_PREFIXES):
+                    # A portal page: its route runs (the reader's menu, the form it came
+                    # from) and the first read of the body raises, never reading it.
+                    await self.app(scope, self._refuse_body(too_large), send_wrapper)
+                    return
                 await self._reply(
                     send_wrapper,
                     413,
@@ -218,6 +225,13 @@ class RequestPipeline:
             finally:
                 structlog.contextvars.unbind_contextvars("request_id")
                 context.reset(token)
+
+    @staticmethod
+    def _refuse_body(too_large: str) -> Receive:
+        async def refuse() -> Message:
+            raise BodyTooLarge(too_large)
+
+        return refuse
 
     async def _reply(
         self,

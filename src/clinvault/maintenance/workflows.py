@@ -11,6 +11,7 @@ from typing import Any
 
 from dbos import DBOS
 
+from clinvault.credentials.held.service import purge_expired_held_uploads
 from clinvault.maintenance.service import reconcile_objects
 from clinvault.workflows import runtime
 
@@ -30,10 +31,17 @@ async def reconcile_objects_step() -> dict[str, int]:
     return report.counts()
 
 
+@DBOS.step(**RETRY)
+async def purge_held_uploads_step() -> int:
+    # Held files of partly refused uploads that nobody came back for (safe to repeat).
+    return await purge_expired_held_uploads(runtime.container())
+
+
 @DBOS.workflow()
 async def objects_reconcile_workflow(_scheduled_at: datetime, _context: Any) -> None:
     # The step's recorded output keeps the counts of each run.
     await reconcile_objects_step()
+    await purge_held_uploads_step()
 
 
 def on_launch() -> None:

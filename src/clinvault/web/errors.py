@@ -21,37 +21,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from clinvault import context
 from clinvault.errors import AppError, AuthenticationRequired, CsrfFailed
 from clinvault.web import cookies
-from clinvault.web.render import render
+from clinvault.web.error_pages import DETAILS, TITLES, error_page
 from clinvault.web.routing import is_portal_request
 from clinvault.web.session import LoginRequired, here, safe_next
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]
 
-_TITLES = {
-    400: "The request could not be understood",
-    403: "You do not have access to this page",
-    404: "Page not found",
-    405: "This action is not available here",
-    410: "This link is no longer valid",
-    413: "The request is too large",
-}
-_DETAILS = {
-    400: "Go back, check what you entered and try again.",
-    403: "Your account does not have permission to open this page.",
-    404: "Check the address, or use the navigation to find what you need.",
-    405: "Go back and use the buttons on the page.",
-}
-
-
-def error_page(request: Request, status_code: int, title: str, detail: str) -> Response:
-    cookies.discard_queued(request)
-    return render(
-        request,
-        "error.html",
-        {"status_code": status_code, "title": title, "detail": detail},
-        status_code=status_code,
-    )
+_TITLES = TITLES
+_DETAILS = DETAILS
 
 
 def login_redirect(request: Request, next_path: str | None, *, clear: bool = True) -> Response:
@@ -80,8 +58,8 @@ async def _on_app_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, AuthenticationRequired):
         return login_redirect(request, here(request) if request.method == "GET" else None)
     if isinstance(exc, CsrfFailed):
-        return error_page(request, 403, "This form could not be verified", exc.detail)
-    return error_page(request, exc.status, _TITLES.get(exc.status, exc.title), exc.detail)
+        return await error_page(request, 403, "This form could not be verified", exc.detail)
+    return await error_page(request, exc.status, _TITLES.get(exc.status, exc.title), exc.detail)
 
 
 async def _on_http(request: Request, exc: Exception) -> Response:
@@ -89,11 +67,11 @@ async def _on_http(request: Request, exc: Exception) -> Response:
     status = exc.status_code
     title = _TITLES.get(status, "Something went wrong")
     detail = _DETAILS.get(status, "Go back and try again.")
-    return error_page(request, status, title, detail)
+    return await error_page(request, status, title, detail)
 
 
 async def _on_validation(request: Request, exc: Exception) -> Response:
-    return error_page(request, 400, _TITLES[400], _DETAILS[400])
+    return await error_page(request, 400, _TITLES[400], _DETAILS[400])
 
 
 def _portal_first(portal: Handler, previous: AnyHandler | None) -> Handler:

@@ -26,7 +26,16 @@ class NavEntry:
 
 
 HOME = NavEntry("Home", "portal.home")
-PROFILE = NavEntry("Profile", "portal.profile", also=("portal.mfa.enroll", "portal.mfa.verify"))
+PROFILE = NavEntry(
+    "Profile",
+    "portal.profile",
+    also=(
+        "portal.mfa.enroll",
+        "portal.mfa.verify",
+        "portal.profile.time_zone",
+        "portal.organization.time_zone",
+    ),
+)
 INVITE_USER = NavEntry("Invite user", "portal.invite", also=("portal.invite.submit",))
 MY_CREDENTIALS = NavEntry(
     "My credentials",

@@ -18,6 +18,7 @@ from clinvault.web.pages import (
     patients,
     records_pages,
     signin,
+    time_zones,
 )
 from clinvault.web.pages import careplans as care_plan_pages
 from clinvault.web.pages import ingest as ingest_pages
@@ -30,6 +31,7 @@ def mount_portal(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(signin.router)
     app.include_router(account.router)
+    app.include_router(time_zones.router)
     app.include_router(invitations.router)
     app.include_router(credentials.router)
     app.include_router(credentials_review.router)

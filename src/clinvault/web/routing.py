@@ -26,7 +26,13 @@ class PortalRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def portal_handler(request: Request) -> Response:
-            response = await handler(request)
+            try:
+                response = await handler(request)
+            except Exception as exc:
+                # A fault no handler takes still answers with a page (errors import us).
+                from clinvault.web.error_pages import unexpected
+
+                response = await unexpected(request, exc)
             cookies.apply_queued(request, response)
             return response
 

@@ -150,17 +150,20 @@ async def test_problems_are_shown_next_to_each_file_values_kept_nothing_stored(
     response = await upload(portal, fields, files, rows=3)
     assert response.status_code == 422
     html = response.text
-    assert "nothing was stored" in html
+    assert "Nothing was stored yet" in html
     assert 'value="Ohio Board of Medicine"' in html
     assert f'value="{WRONG_DEA}"' in html
-    assert "Previously chosen: dea.pdf" in html
-    errors = dict(re.findall(r'id="row-(\d)-errors">(.*?)</ul>', html, re.S))
-    assert "0" not in errors
-    assert "DEA number fails its check digit" in errors["1"]
-    assert "pdf" in errors["1"].lower()
-    assert "needs expires_on" in errors["2"]
+    errors = dict(re.findall(r'<p class="field__error" id="([a-z_]+_\d)-error"[^>]*>([^<]+)<', html))
+    assert not any(name.endswith("_0") for name in errors)
+    assert "DEA number fails its check digit" in errors["document_number_1"]
+    assert "pdf" in errors["file_1"].lower()
+    assert "Enter the expiry date" in errors["expires_on_2"]
     assert 'aria-invalid="true"' in html
-    assert await count_rows(container) == NO_ROWS
+    # The two good files are kept for the next try; the refused one is not.
+    assert "File kept: <strong>license.pdf</strong>" in html
+    assert "File kept: <strong>board.pdf</strong>" in html
+    assert "dea.pdf</strong>" not in html
+    assert await count_rows(container) == {**NO_ROWS, "encrypted_objects": 2}
     assert stored_files(container, org) == []
 
 
@@ -176,9 +179,11 @@ async def test_a_row_without_a_file_and_an_empty_form_are_refused(
         rows=2,
     )
     assert response.status_code == 422
-    assert "Choose the file of this document." in response.text
-    assert re.search(r'id="row-1-errors"', response.text)
-    assert not re.search(r'id="row-0-errors"', response.text)
+    assert re.search(
+        r'id="file_1-error" data-error-for="file_1">Choose the file of this document.<',
+        response.text,
+    )
+    assert re.search(r'id="file_0-error" data-error-for="file_0" hidden>', response.text)
 
     empty = await upload(
         portal,
@@ -187,7 +192,8 @@ async def test_a_row_without_a_file_and_an_empty_form_are_refused(
     )
     assert empty.status_code == 422
     assert "Choose at least one file" in empty.text
-    assert await count_rows(container) == NO_ROWS
+    counts = await count_rows(container)
+    assert counts["credential_documents"] == counts["credential_submissions"] == 0
 
 
 async def test_the_upload_form_refuses_a_post_without_a_valid_csrf_token(
@@ -278,6 +284,10 @@ async def test_the_reviewer_verifies_and_rejects_from_the_queue(
 
     license_page = await portal.get(links[0])
     assert license_page.status_code == 200
+    assert "badge--submitted" in license_page.text
+    for started in (links[0], links[4]):
+        assert (await post_form(portal, started, f"{started}/review", {})).status_code == 303
+    license_page = await portal.get(links[0])
     assert "badge--in_review" in license_page.text
     assert f'<iframe class="preview__frame" src="{links[0]}/content"' in license_page.text
     assert "frame-src 'self'" in license_page.headers["content-security-policy"]
@@ -338,6 +348,7 @@ async def test_a_rejected_document_is_replaced_from_the_portal(
 ) -> None:
     _, doctor, reference, links = await review_setup(portal, client, container)
     rejected_id = links[1].rsplit("/", 1)[1]
+    assert (await post_form(portal, links[1], f"{links[1]}/review", {})).status_code == 303
     rejected = await post_form(
         portal,
         links[1],
@@ -381,7 +392,11 @@ async def test_a_reviewer_cannot_decide_on_their_own_document(
     response = await upload(portal, fields, [pdf(0)])
     assert response.status_code == 303
     link = document_links((await portal.get(response.headers["location"])).text)[0]
-    own = await post_form(portal, link, f"{link}/decision", {"decision": "verified"})
+    page = await portal.get(link)
+    assert "Record decision" not in page.text
+    assert "Start review" not in page.text
+    token = csrf_token_for(portal, container, "portal.credentials.decide")
+    own = await portal.post(f"{link}/decision", data={"decision": "verified", "csrf_token": token})
     assert own.status_code == 403
     assert "cannot decide on their own documents" in own.text
     assert "badge--submitted" in own.text

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from clinvault.errors import (
     PractitionerInvalid,
 )
 from clinvault.identity.principal import Principal
+from clinvault.localtime import format_moment
 from clinvault.models.records import Appointment
 from clinvault.records import policies
 from clinvault.records.appointments.repository import AppointmentFilter, AppointmentRepository
@@ -220,9 +222,12 @@ async def _place(repository: AppointmentRepository, appointment: Appointment) ->
     )
     if clash is not None:
         context.note_detail("appointment_clash")
+        # Names the practitioner and the slot (in UTC, as the API speaks), never the patient.
+        who = practitioner.display_name or "The practitioner"
+        utc = ZoneInfo("UTC")
         raise AppointmentClash(
-            f"The practitioner is already booked from {clash.starts_at.isoformat()} to "
-            f"{clash.ends_at.isoformat()} (appointment {clash.id}): choose another time or "
+            f"{who} already has an appointment at {format_moment(clash.starts_at, utc, 'slot')} "
+            f"(until {format_moment(clash.ends_at, utc, 'time')}): choose another time or "
             "practitioner.",
             clash={
                 "id": str(clash.id),

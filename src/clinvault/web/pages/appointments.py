@@ -1,7 +1,7 @@
 """The appointment schedule, booking (a clash is shown on the form) and cancelling.
 
-Every time in the portal is shown in UTC; the booking form reads the date
-and time in the time zone the user picks (UTC by default).
+Times are shown and read in the viewer's time zone (the user's, else the
+organization's, else UTC; web/local_time.py) and stored in UTC.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
 from pydantic import ValidationError
@@ -22,12 +22,14 @@ from clinvault.errors import AppointmentClash, RequestInvalid
 from clinvault.identity import policies as identity_policies
 from clinvault.identity.principal import Principal, Role
 from clinvault.identity.users_service import UserService
+from clinvault.localtime import NonexistentLocalTime, format_moment, from_local, local_midnight
 from clinvault.records import policies
 from clinvault.records.appointments.repository import AppointmentFilter
 from clinvault.records.appointments.schemas import AppointmentCreate
 from clinvault.records.appointments.service import AppointmentService
 from clinvault.records.pagination import PageRequest
 from clinvault.records.patients.service import PatientService
+from clinvault.web.local_time import zone_of
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.pages.patients import app_field_errors, field_errors, form_values, page_count
 from clinvault.web.render import render
@@ -38,7 +40,7 @@ router = portal_router()
 PAGE_SIZE = 50
 SCHEDULE_DAYS = (1, 7, 14, 31)
 DURATIONS = ("15", "30", "45", "60", "90", "120")
-BOOKING_FIELDS = ("practitioner_id", "day", "start", "minutes", "timezone", "reason")
+BOOKING_FIELDS = ("practitioner_id", "day", "start", "minutes", "reason")
 
 
 async def people_names(
@@ -62,11 +64,11 @@ async def _patient_names(
     return names
 
 
-def _day(text: str) -> date:
+def _day(text: str, zone: ZoneInfo) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        return datetime.now(UTC).date()
+        return datetime.now(UTC).astimezone(zone).date()
 
 
 @router.get("/appointments", name="portal.appointment.list")
@@ -80,7 +82,8 @@ async def schedule(
     practitioner: str = "",
     page: int = 1,
 ) -> Response:
-    first_day = _day(start.strip()[:10])
+    zone = zone_of(request)
+    first_day = _day(start.strip()[:10], zone)
     days = days if days in SCHEDULE_DAYS else 7
     takes_appointments = principal.has(Role.DOCTOR, Role.NURSE)
     mine = takes_appointments and practitioner != "all"
@@ -90,9 +93,10 @@ async def schedule(
             chosen = uuid.UUID(practitioner)
         except ValueError:
             chosen = None
-    window_start = datetime.combine(first_day, time.min, tzinfo=UTC)
     where = AppointmentFilter(
-        practitioner_id=chosen, start=window_start, stop=window_start + timedelta(days=days)
+        practitioner_id=chosen,
+        start=local_midnight(first_day, zone),
+        stop=local_midnight(first_day + timedelta(days=days), zone),
     )
     paging = PageRequest(page=min(max(page, 1), 100_000), page_size=PAGE_SIZE)
     result = await AppointmentService(session, container).list_appointments(
@@ -124,7 +128,7 @@ def _booking_page(
     request: Request, principal: Principal, status_code: int = 200, **values: Any
 ) -> Response:
     data: dict[str, Any] = {
-        "values": {**dict.fromkeys(BOOKING_FIELDS, ""), "minutes": "30", "timezone": "UTC"},
+        "values": {**dict.fromkeys(BOOKING_FIELDS, ""), "minutes": "30"},
         "errors": {},
         "error": None,
         "clash": None,
@@ -161,13 +165,11 @@ async def new_appointment(
     return _booking_page(request, principal, patient=patient, practitioners=practitioners)
 
 
-def _starts_at(values: dict[str, str], errors: dict[str, str]) -> tuple[str | None, str | None]:
-    """ISO start and end from the form's day, time, duration and zone, or field errors."""
-    try:
-        zone = ZoneInfo(values["timezone"] or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = "Enter a time zone such as UTC, Europe/Paris or America/New_York."
-        return None, None
+def _starts_at(
+    values: dict[str, str], errors: dict[str, str], zone: ZoneInfo
+) -> tuple[str | None, str | None]:
+    """UTC ISO start and end from the form's day, time (on the viewer's wall clock in
+    `zone`) and duration, or field errors; a time skipped by a DST change is refused."""
     try:
         day = date.fromisoformat(values["day"])
     except ValueError:
@@ -182,7 +184,11 @@ def _starts_at(values: dict[str, str], errors: dict[str, str]) -> tuple[str | No
     if not minutes:
         errors["minutes"] = "Choose a duration from the list."
         return None, None
-    starts = datetime.combine(day, clock, tzinfo=zone)
+    try:
+        starts = from_local(day, clock, zone)
+    except NonexistentLocalTime as error:
+        errors["start"] = str(error)
+        return None, None
     return starts.isoformat(), (starts + timedelta(minutes=minutes)).isoformat()
 
 
@@ -201,7 +207,7 @@ async def book(
     values = form_values(form, BOOKING_FIELDS)
     page = {"patient": patient, "practitioners": practitioners, "values": values}
     errors: dict[str, str] = {}
-    starts_at, ends_at = _starts_at(values, errors)
+    starts_at, ends_at = _starts_at(values, errors, zone_of(request))
     if errors:
         return _booking_page(request, principal, 400, errors=errors, **page)
     body = {
@@ -221,7 +227,9 @@ async def book(
         await AppointmentService(session, container).book(principal, data)
     except AppointmentClash as error:
         await discard_changes(session)
-        return _booking_page(request, principal, 409, clash=_clash(error), **page)
+        who = practitioners.get(data.practitioner_id, "The practitioner")
+        clash = _clash(error, who, zone_of(request))
+        return _booking_page(request, principal, 409, clash=clash, **page)
     except RequestInvalid as error:
         await discard_changes(session)
         errors = _booking_errors(app_field_errors(error))
@@ -237,19 +245,24 @@ def _booking_errors(found: dict[str, str]) -> dict[str, str]:
     return {renamed.get(name, name): message for name, message in found.items()}
 
 
-def _clash(error: AppointmentClash) -> dict[str, Any]:
+def _clash(error: AppointmentClash, who: str, zone: ZoneInfo) -> dict[str, Any]:
+    """The clash in words, in the viewer's zone: "Dr Kwame Osei already has an appointment
+    at 10:00 CST on 12 March 2026 (until 10:30 CST)"."""
+
     def moment(text: str) -> datetime | None:
         try:
             return datetime.fromisoformat(text).astimezone(UTC)
         except ValueError:
             return None
 
-    return {
-        "id": error.clash.get("id", ""),
-        "starts_at": moment(error.clash.get("starts_at", "")),
-        "ends_at": moment(error.clash.get("ends_at", "")),
-        "detail": error.detail,
-    }
+    starts = moment(error.clash.get("starts_at", ""))
+    ends = moment(error.clash.get("ends_at", ""))
+    message = f"{who} already has an appointment"
+    if starts is not None:
+        message += f" at {format_moment(starts, zone, 'slot')}"
+        if ends is not None:
+            message += f" (until {format_moment(ends, zone, 'time')})"
+    return {"starts_at": starts, "ends_at": ends, "message": message + "."}
 
 
 @router.post("/appointments/{appointment_id:uuid}/cancel", name="portal.appointment.cancel")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +15,7 @@ from clinvault.credentials.service import CredentialService
 from clinvault.credentials.submission_service import SubmissionService
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import (
+    BodyTooLarge,
     CredentialFilesRejected,
     CredentialMetadataInvalid,
     CredentialNotReplaceable,
@@ -23,8 +24,9 @@ from clinvault.errors import (
 )
 from clinvault.errors.credentials import NpiTaken
 from clinvault.identity.principal import Principal
+from clinvault.web.pages import credentials_upload as upload_form
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
-from clinvault.web.pages.credentials_form import FormRow, UploadForm, body_limit, receive_form
+from clinvault.web.pages.credentials_form import FormRow, body_limit, receive_form
 from clinvault.web.pages.credentials_view import (
     category_labels,
     field_message,
@@ -37,7 +39,6 @@ router = portal_router()
 
 UPLOAD_PATH = "/credentials/upload"
 REPLACE_PREFIX = "/credentials/replace/"
-MAX_FILE_BYTES_TEXT = "{:g} MiB"
 
 NOTICES = {
     "submitted": "Your documents were received. Keep the reference below for your records.",
@@ -63,32 +64,6 @@ async def _categories(
     session: AsyncSession, container: Container, principal: Principal
 ) -> list[CategoryRead]:
     return await CredentialService(session, container).categories(principal)
-
-
-async def _upload_page(
-    request: Request,
-    session: AsyncSession,
-    container: Container,
-    principal: Principal,
-    rows: list[FormRow],
-    *,
-    error: str | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    policy = container.settings.credentials
-    data: dict[str, Any] = {
-        "rows": rows,
-        "categories": await _categories(session, container, principal),
-        "error": error,
-        "notice": notice,
-        "max_rows": policy.max_files,
-        "max_file_text": MAX_FILE_BYTES_TEXT.format(policy.max_file_bytes / (1024 * 1024)),
-        "next_rows": min(len(rows) + 1, policy.max_files),
-    }
-    return render(
-        request, "credentials_upload.html", data, principal=principal, status_code=status_code
-    )
 
 
 def _profile_page(
@@ -142,7 +117,7 @@ async def upload_page(
     except PractitionerProfileRequired:
         return _profile_page(request, principal)
     count = min(rows, _max_rows(container))
-    return await _upload_page(
+    return await upload_form.upload_page(
         request, session, container, principal, _blank_rows(count), notice=NOTICES.get(notice)
     )
 
@@ -151,53 +126,21 @@ async def upload_page(
 async def upload_submit(
     request: Request, principal: PortalPrincipal, session: SessionDep, container: ContainerDep
 ) -> Response:
-    form = await receive_form(request, container.settings, max_rows=_max_rows(container))
     try:
-        return await _submit(request, session, container, principal, form)
-    finally:
-        form.cleanup()
-
-
-async def _submit(
-    request: Request,
-    session: AsyncSession,
-    container: Container,
-    principal: Principal,
-    form: UploadForm,
-) -> Response:
-    shown = form.ordered() or _blank_rows(1)
-    filled = form.filled()
-    if not filled:
-        return await _upload_page(
-            request, session, container, principal, shown,
-            error="Choose at least one file and describe it.", status_code=422,
-        )  # fmt: skip
-    if _missing_files(filled):
-        return await _upload_page(
-            request, session, container, principal, shown,
-            error="Some documents have no file: choose one for each, or clear the row.",
-            status_code=422,
+        form = await receive_form(request, container.settings, max_rows=_max_rows(container))
+    except BodyTooLarge:
+        # The body was not read (or not all of it): the form comes back empty, with the limit.
+        return await upload_form.upload_page(
+            request, session, container, principal, _blank_rows(1),
+            error=upload_form.too_large_message(container), status_code=413,
         )  # fmt: skip
     try:
-        created = await SubmissionService(session, container).submit(
-            principal, form.as_upload(filled)
-        )
-    except CredentialFilesRejected as error:
-        await discard_changes(session)
-        _apply_problems(filled, error)
-        return await _upload_page(
-            request, session, container, principal, shown,
-            error=f"{error.detail} The files have to be chosen again.", status_code=422,
-        )  # fmt: skip
-    except CredentialMetadataInvalid as error:
-        await discard_changes(session)
-        return await _upload_page(
-            request, session, container, principal, shown, error=error.detail, status_code=422
-        )
+        return await upload_form.submit_form(request, session, container, principal, form)
     except PractitionerProfileRequired:
         await discard_changes(session)
         return _profile_page(request, principal, status_code=422)
-    return see_other(f"/credentials/submissions/{created.reference}?notice=submitted")
+    finally:
+        form.cleanup()
 
 
 @router.post("/credentials/profile", name="portal.credentials.profile")

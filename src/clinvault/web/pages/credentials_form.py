@@ -3,8 +3,11 @@
 Each row is one file with its metadata, in fields named `<field>_<row>`
 (`file_0`, `category_0`, ...). The body is read as it arrives: files go
 straight to the encrypted upload spool (`clinvault.storage.spool`), text
-fields stay small, and the first byte over a
-limit stops the read. Because the form carries files, its CSRF token is
+fields stay small, and the first byte over the body's limit stops the read.
+A file over the per-file limit is not kept, but the rest of the form is still
+read, so that the page comes back with everything typed and the limit named
+next to that file. A row may name a file held from an earlier attempt
+(`held_<row>`) instead of sending one. Because the form carries files, its CSRF token is
 checked here rather than by `verified_form`, with the same rule: the token
 must be the MAC of this browser's CSRF cookie for the route being called,
 and no service runs before it matched.
@@ -23,6 +26,7 @@ from fastapi import Request
 from python_multipart.multipart import parse_options_header
 
 from clinvault.config import Settings
+from clinvault.credentials.held.service import HeldFile
 from clinvault.credentials.uploads import (
     ParsedUpload,
     UploadedFile,
@@ -33,13 +37,13 @@ from clinvault.credentials.uploads import (
 from clinvault.errors import (
     CsrfFailed,
     UploadMalformed,
-    UploadTooLarge,
     UploadTooManyParts,
 )
 from clinvault.storage.spool import SpoolDirectory, SpooledFile, SpoolWriter, spool_root
 from clinvault.web import csrf
 
-TEXT_FIELDS = ("category", "issuing_authority", "issued_on", "expires_on", "document_number")
+DESCRIBING = ("category", "issuing_authority", "issued_on", "expires_on", "document_number")
+TEXT_FIELDS = (*DESCRIBING, "held", "remove_held", "confirm_expired")
 MAX_TEXT_BYTES = 256
 MULTIPART_OVERHEAD = 1024 * 1024
 _FIELD = re.compile(r"^(file|" + "|".join(TEXT_FIELDS) + r")_(\d{1,3})$")
@@ -55,19 +59,34 @@ class FormRow:
     filename: str = ""
     spooled: SpooledFile | None = None
     errors: list[str] = field(default_factory=list)
+    # Problems by form field ("file", "issued_on", ...), each shown next to its field.
+    field_errors: dict[str, str] = field(default_factory=dict)
+    # The file was over the per-file limit: its bytes were dropped as they arrived.
+    too_large: bool = False
+    # A file held from an earlier attempt (clinvault.credentials.held): id, name, size.
+    held: HeldFile | None = None
 
     def value(self, name: str) -> str:
         return self.values.get(name, "")
+
+    def refuse(self, name: str, message: str) -> None:
+        """Note a problem of one field; the first problem of a field is the one shown."""
+        self.field_errors.setdefault(name, message)
 
     @property
     def has_file(self) -> bool:
         return self.spooled is not None
 
     @property
+    def invalid(self) -> bool:
+        return bool(self.errors or self.field_errors)
+
+    @property
     def is_blank(self) -> bool:
         """No file and nothing typed (the category select always sends a value)."""
-        typed = any(self.value(name).strip() for name in TEXT_FIELDS if name != "category")
-        return not self.has_file and not typed
+        typed = any(self.value(name).strip() for name in DESCRIBING if name != "category")
+        has_any_file = self.has_file or self.too_large or bool(self.value("held"))
+        return not has_any_file and not typed
 
     def metadata(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -131,6 +150,7 @@ class _Collector:
         self._text = bytearray()
         self._target: tuple[str, int] | None = None
         self._sink: SpoolWriter | None = None
+        self._dropping = False
         self._size = 0
 
     def on_part_begin(self) -> None:
@@ -141,6 +161,7 @@ class _Collector:
             )
         self._disposition = b""
         self._size = 0
+        self._dropping = False
         self._text.clear()
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
@@ -181,13 +202,18 @@ class _Collector:
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         self._size += end - start
+        if self._dropping:
+            return
         if self._sink is not None:
             if self._size > self.max_file_bytes:
+                # Over the limit: drop this file, keep reading the rest of the form.
                 assert self._target is not None
-                raise UploadTooLarge(
-                    f"Document {self._target[1] + 1} is larger than "
-                    f"{_size_text(self.max_file_bytes)}: choose a smaller file."
-                )
+                self._sink.close()
+                self._sink.path.unlink(missing_ok=True)
+                self._sink = None
+                self._dropping = True
+                self.form.row(self._target[1]).too_large = True
+                return
             self._sink.write(data[start:end])
             return
         if self._size > MAX_TEXT_BYTES:
@@ -199,7 +225,9 @@ class _Collector:
     def on_part_end(self) -> None:
         assert self._target is not None
         kind, position = self._target
-        if self._sink is not None:
+        if self._dropping:
+            self._dropping = False
+        elif self._sink is not None:
             spooled = self._sink.finish()
             self._sink = None
             row = self.form.row(position)
