@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
+from clinvault.audit.signals.service import SignInSignals
 from clinvault.bootstrap import Container
 from clinvault.errors import (
     AccountDisabled,
@@ -117,7 +118,17 @@ class SignInGuard:
     async def record_failure(self, attempt: Attempt, now: datetime, reason: str) -> None:
         """Count a failed attempt (committed now) for the identifier and the source."""
         context.note_detail(reason)
-        await self.throttle.record_failure(attempt, now)
+        failures, locked = await self.throttle.record_failure(attempt, now)
+        # A lockout or a burst of failures alerts the organization's administrators.
+        ctx = context.current()
+        if ctx is not None:
+            await SignInSignals(self.container).failed_sign_in(
+                organization_id=ctx.organization_hint,
+                account_id=ctx.actor_hint,
+                failures=failures,
+                locked=locked is not None,
+                now=now,
+            )
 
     async def apart(self, write: Callable[[IdentityRepository], Awaitable[None]]) -> None:
         """Commit `write` on its own, independent of the request's transaction."""

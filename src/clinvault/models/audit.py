@@ -42,3 +42,22 @@ class AuditEvent(Base):
     chain_seq: Mapped[int | None] = mapped_column(BigInteger)
     chain_hash: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditSignalAlert(Base):
+    """When the organization's administrators were last alerted about one kind of signal.
+
+    One row per (kind, organization, subject), keyed as `kind:organization:subject`
+    (the subject is an account id for a lockout, `org` for a failed-sign-in burst).
+    A new alert goes out only when no qualifying failure was seen for a whole
+    window, so one burst gives one alert however long it lasts. Ids only.
+    """
+
+    __tablename__ = "audit_signal_alerts"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    organization_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    last_seen_at: Mapped[datetime] = mapped_column()
+    alerted_at: Mapped[datetime] = mapped_column()
+    alerts: Mapped[int] = mapped_column(Integer)

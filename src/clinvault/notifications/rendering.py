@@ -18,6 +18,8 @@ Templates and their variables:
     mfa_enabled       occurred_at (aware datetime), account_url
     password_changed  occurred_at (aware datetime), account_url
     registration_attempt  occurred_at (aware datetime), account_url
+    sign_in_alert     organization_name, headline, summary (counts, never who),
+                      occurred_at (aware datetime), audit_url
 """
 
 from __future__ import annotations

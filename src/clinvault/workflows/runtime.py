@@ -52,6 +52,7 @@ WORKFLOW_MODULES = (
     "clinvault.prescriptions.workflows",
     "clinvault.careplans.workflows",
     "clinvault.ingest.workflows",
+    "clinvault.audit.signals.workflows",
 )
 WORKFLOW_VERSION = "clinvault-workflows-1"
 APP_NAME = "clinvault"

@@ -110,12 +110,15 @@ class SignInThrottle:
             headers={"Retry-After": str(seconds)},
         )
 
-    async def record_failure(self, attempt: Attempt, now: datetime) -> None:
-        """Count the failure for the identifier and the source, in a transaction of its own."""
+    async def record_failure(self, attempt: Attempt, now: datetime) -> tuple[int, datetime | None]:
+        """Count the failure for the identifier and the source, in a transaction of its own.
+
+        Returns the identifier's failure count and the end of the lock it just got, if any.
+        """
         policy = self.policy
         async with self.container.db.unit_of_work() as session:
             repository = ThrottleRepository(session)
-            _, locked = await repository.count_failure(
+            failures_here, locked = await repository.count_failure(
                 attempt.account,
                 ACCOUNT,
                 now=now,
@@ -139,6 +142,7 @@ class SignInThrottle:
                 if source_locked is not None:
                     await self._audit_source(session, attempt, failures, source_locked, now)
             await self._purge_now_and_then(repository, now)
+        return failures_here, locked
 
     async def clear_account(self, repository: ThrottleRepository, attempt: Attempt) -> None:
         """A successful sign-in forgets the identifier's failures (never the source's)."""

@@ -1,0 +1,1 @@
+"""Security signals from the audit log that alert organization administrators at once."""

@@ -1,0 +1,1 @@
+"""Finding organization members by name or email, and an organization's administrators."""
