@@ -48,6 +48,8 @@ def _conditions(filters: AuditFilters) -> list[ColumnElement[bool]]:
         conditions.append(AuditEvent.organization_id == filters.organization_id)
     if filters.actor_id is not None:
         conditions.append(AuditEvent.actor_id == filters.actor_id)
+    if filters.actor_ids is not None:
+        conditions.append(AuditEvent.actor_id.in_(sorted(set(filters.actor_ids))))
     if filters.action_prefix:
         pattern = _escape_like(filters.action_prefix) + "%"
         conditions.append(AuditEvent.action.like(pattern, escape="\\"))
@@ -160,23 +162,26 @@ class AuditRepository:
         return [ActivityEvent(*row) for row in await self._session.execute(query)]
 
     async def activity_by_quarter_hour(self, filters: AuditFilters) -> list[ActivityBucket]:
-        """Each actor's request count, first and last time per UTC quarter hour."""
+        """Each actor's request count, first and last time per UTC quarter hour (and roles)."""
         bucket = _epoch_bucket(self._session, QUARTER_HOUR_SECONDS).label("bucket")
         query = (
             select(
                 AuditEvent.actor_id,
+                AuditEvent.actor_roles,
                 bucket,
                 func.count(),
                 func.min(AuditEvent.occurred_at),
                 func.max(AuditEvent.occurred_at),
             )
             .where(*_conditions(filters), AuditEvent.actor_id.is_not(None))
-            .group_by(AuditEvent.actor_id, bucket)
+            .group_by(AuditEvent.actor_id, AuditEvent.actor_roles, bucket)
         )
         rows = await self._session.execute(query)
         return [
-            ActivityBucket(actor_id=actor, count=int(n), first_at=first, last_at=last)
-            for actor, _, n, first, last in rows
+            ActivityBucket(
+                actor_id=actor, count=int(n), first_at=first, last_at=last, roles=roles or ""
+            )
+            for actor, roles, _, n, first, last in rows
             if actor is not None
         ]
 

@@ -20,6 +20,8 @@ class AuditFilters:
 
     organization_id: uuid.UUID | None = None
     actor_id: uuid.UUID | None = None
+    # Any of these actors (the portal's name filter); an empty tuple matches nobody.
+    actor_ids: tuple[uuid.UUID, ...] | None = None
     action_prefix: str | None = None
     outcome: Outcome | None = None
     resource_type: str | None = None

@@ -13,7 +13,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ LOGIN_ACTIONS = frozenset(
 # A password accepted while the second factor is still due is a step, not a failure.
 LOGIN_STEPS = frozenset({"mfa_required"})
 DENIED_STATUSES = frozenset({403, 404})
+NOT_STAFF = frozenset({"patient", "client"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class ActivityBucket:
     count: int
     first_at: datetime
     last_at: datetime
+    roles: str = ""  # the event's actor roles, comma-separated
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,18 +211,43 @@ def _minutes(episode: Sequence[ActivityEvent]) -> str:
     return f"{seconds / 60:.1f} min"
 
 
+def is_staff(roles: str) -> bool:
+    """Whether an event's actor roles include a staff role: patients and API clients are not.
+
+    Events recorded without roles (older rows, system work) count as staff, so that
+    nothing is hidden for want of a role.
+    """
+    names = {name for name in roles.split(",") if name}
+    return not names or any(name not in NOT_STAFF and ":" not in name for name in names)
+
+
+def off_hours_period(moment: datetime, zone: ZoneInfo, end: time) -> date:
+    """The day on which the off-hours period holding `moment` began (at business end).
+
+    An evening and the early morning after it are one period: 21:00 and 03:00
+    the next day both belong to the period that began at the day's closing time.
+    """
+    local = moment.astimezone(zone)
+    return (local - timedelta(hours=end.hour, minutes=end.minute)).date()
+
+
 def outside_hours(buckets: Iterable[ActivityBucket], policy: AuditWatchPolicy) -> list[Finding]:
-    """One finding per actor active outside business hours at least `threshold` times."""
+    """One finding per staff member and off-hours period with at least `threshold` requests.
+
+    Patients and API clients are expected at any hour and are left out.
+    """
     zone = ZoneInfo(policy.timezone)
     start, end = policy.business_hours_start, policy.business_hours_end
-    per_actor: dict[uuid.UUID, list[ActivityBucket]] = defaultdict(list)
+    groups: dict[tuple[uuid.UUID, date], list[ActivityBucket]] = defaultdict(list)
     for bucket in buckets:
+        if not is_staff(bucket.roles):
+            continue
         local = bucket.first_at.astimezone(zone).time()
         if not within_business_hours(local, start, end):
-            per_actor[bucket.actor_id].append(bucket)
+            groups[(bucket.actor_id, off_hours_period(bucket.first_at, zone, end))].append(bucket)
     hours = f"{start:%H:%M}-{end:%H:%M} {policy.timezone}"
     found: list[Finding] = []
-    for actor_id, outside in per_actor.items():
+    for (actor_id, period), outside in groups.items():
         count = sum(bucket.count for bucket in outside)
         if count < policy.outside_hours_threshold:
             continue
@@ -232,7 +259,8 @@ def outside_hours(buckets: Iterable[ActivityBucket], policy: AuditWatchPolicy) -
                 count=count,
                 first_at=min(bucket.first_at for bucket in outside),
                 last_at=max(bucket.last_at for bucket in outside),
-                detail=f"{count} requests outside business hours ({hours}).",
+                detail=f"{count} requests outside business hours ({hours}) "
+                f"after closing time on {period:%a %d %b %Y}.",
             )
         )
     return found

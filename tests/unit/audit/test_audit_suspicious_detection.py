@@ -12,6 +12,7 @@ from clinvault.audit.suspicious import (
     ActivityEvent,
     Finding,
     detect,
+    is_staff,
     outside_hours,
     within_business_hours,
 )
@@ -182,13 +183,24 @@ def test_activity_outside_hours_is_judged_in_the_configured_time_zone() -> None:
         ActivityBucket(ALICE, 3, night_utc, night_utc + timedelta(minutes=1)),
         ActivityBucket(BOB, 5, evening_utc, evening_utc),
     ]
-    findings = outside_hours(buckets, paris)
-    assert [(f.kind, f.actor_id, f.count) for f in findings] == [("outside_hours", ALICE, 5)]
+    # One finding per member and off-hours period: 05:00 belongs to the night after
+    # 5 May's closing time, 19:15 to the one after 6 May's.
+    findings = sorted(outside_hours(buckets, paris), key=lambda f: f.first_at)
+    assert [(f.kind, f.actor_id, f.count) for f in findings] == [
+        ("outside_hours", ALICE, 3),
+        ("outside_hours", ALICE, 2),
+    ]
     assert (findings[0].first_at, findings[0].last_at) == (
         night_utc,
+        night_utc + timedelta(minutes=1),
+    )
+    assert (findings[1].first_at, findings[1].last_at) == (
+        late_utc,
         late_utc + timedelta(minutes=5),
     )
     assert "07:00-19:00 Europe/Paris" in findings[0].detail
+    assert "Sun 05 May 2024" in findings[0].detail
+    assert "Mon 06 May 2024" in findings[1].detail
     in_utc = outside_hours(buckets, AuditWatchPolicy())
     assert [(f.actor_id, f.count) for f in in_utc] == [(ALICE, 3)]
 
@@ -228,3 +240,45 @@ def test_findings_come_oldest_first_and_carry_no_record_ids() -> None:
 def test_impossible_settings_are_refused(values: dict[str, object]) -> None:
     with pytest.raises(ValueError, match=r"CLINVAULT_AUDIT__|greater than|Mars"):
         AuditWatchPolicy.model_validate(values)
+
+
+def test_an_evening_and_the_early_morning_after_it_are_one_finding() -> None:
+    evening = datetime(2024, 5, 6, 21, 0, tzinfo=UTC)
+    early = datetime(2024, 5, 7, 3, 0, tzinfo=UTC)
+    next_evening = datetime(2024, 5, 7, 22, 0, tzinfo=UTC)
+    buckets = [
+        ActivityBucket(ALICE, 2, evening, evening, roles="nurse"),
+        ActivityBucket(ALICE, 3, early, early, roles="nurse"),
+        ActivityBucket(ALICE, 1, next_evening, next_evening, roles="nurse"),
+    ]
+    findings = sorted(outside_hours(buckets, AuditWatchPolicy()), key=lambda f: f.first_at)
+    assert [(f.actor_id, f.count, f.first_at, f.last_at) for f in findings] == [
+        (ALICE, 5, evening, early),
+        (ALICE, 1, next_evening, next_evening),
+    ]
+
+
+def test_patients_and_api_clients_are_never_outside_hours_findings() -> None:
+    night = datetime(2024, 5, 6, 2, 0, tzinfo=UTC)
+    buckets = [
+        ActivityBucket(ALICE, 4, night, night, roles="patient"),
+        ActivityBucket(BOB, 4, night, night, roles="client:records.read"),
+        ActivityBucket(BOB, 1, night, night, roles="doctor,org_admin"),
+    ]
+    findings = outside_hours(buckets, AuditWatchPolicy())
+    assert [(f.actor_id, f.count) for f in findings] == [(BOB, 1)]
+
+
+@pytest.mark.parametrize(
+    ("roles", "staff"),
+    [
+        ("patient", False),
+        ("client:ingest.write", False),
+        ("client", False),
+        ("nurse", True),
+        ("clerk,patient", True),
+        ("", True),
+    ],
+)
+def test_who_counts_as_staff(roles: str, staff: bool) -> None:
+    assert is_staff(roles) is staff
