@@ -46,6 +46,13 @@ class SecurityPolicy(BaseModel):
     source_lock_base_seconds: int = Field(default=60, ge=1, le=24 * 3600)
     source_lock_max_seconds: int = Field(default=15 * 60, ge=1, le=24 * 3600)
     password_min_length: int = Field(default=12, ge=12)
+    # A "forgot password" link works once, for this long; requests are counted per
+    # address (beyond the limit no mail is sent, same answer) and per client address (429).
+    password_reset_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    password_resets_per_address_hour: int = Field(default=3, ge=1, le=100)
+    password_resets_per_source_hour: int = Field(default=30, ge=1, le=100_000)
+    # A portal session not kept with "Stay signed in" ends after this long without a request.
+    portal_idle_timeout_seconds: int = Field(default=30 * 60, ge=2, le=24 * 3600)
     cookie_secure: bool = True
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 

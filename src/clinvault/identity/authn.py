@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.bootstrap import Container
 from clinvault.errors import TokenInvalid
+from clinvault.errors.accounts import PasswordChangeRequired
 from clinvault.identity.clients.access import authenticate_client
 from clinvault.identity.oidc import issuer_for, verify_external_token
 from clinvault.identity.principal import Principal, Role
@@ -29,6 +30,8 @@ from clinvault.identity.tokens import (
 from clinvault.models.identity import Organization, User
 
 PLATFORM_KIND = "platform"
+CHANGE_ACTIONS = frozenset({"auth.profile", "auth.logout", "auth.password.change"})
+"""The API routes an account that must choose its own password may still call."""
 _KNOWN_ROLES = {role.value: role for role in Role}
 
 
@@ -57,8 +60,16 @@ def principal_for(
 
 
 async def authenticate_bearer(
-    container: Container, session: AsyncSession, token: str, *, action: str | None = None
+    container: Container,
+    session: AsyncSession,
+    token: str,
+    *,
+    action: str | None = None,
+    password_change_due_ok: bool = False,
 ) -> Principal:
+    """The caller of `token`. An account that must choose its own password is refused
+    (403) unless `password_change_due_ok`: the routes of the password change and the
+    portal, which sends such a user to its "Choose your password" page."""
     header = unverified_header(token)
     repository = IdentityRepository(session)
     if is_clinvault_signed(header):
@@ -74,12 +85,18 @@ async def authenticate_bearer(
                 "This session has ended (signed out, revoked, or the account was disabled): "
                 "sign in again."
             )
-        roles, organization_kind = grants
+        roles, organization_kind, password_change_due = grants
+        if password_change_due and not (password_change_due_ok or action in CHANGE_ACTIONS):
+            raise PasswordChangeRequired(
+                "Choose your own password first: POST /api/auth/change-password with the "
+                "password you were given as current_password, then sign in again."
+            )
         return Principal(
             user_id=access.user_id,
             organization_id=access.organization_id,
             roles=effective_roles(roles, organization_kind),
             session_id=access.session_id,
+            password_change_due=password_change_due,
         )
     claims = unverified_claims(token)
     external = issuer_for(container.settings.oidc_issuers, claims.get("iss"))

@@ -57,7 +57,10 @@ class MfaService:
             )
         codes = mfa.new_recovery_codes()
         user.mfa_enabled = True
-        user.mfa_last_step = check.step
+        # Confirming enrolment proves the device, not who signs in: it must not spend the
+        # sign-in's use of this code (ADR 0024). The step before it is recorded as the last
+        # used, so sign-in accepts this code once, and nothing older.
+        user.mfa_last_step = check.step - 1
         await self.repository.replace_recovery_codes(
             user.id, [mfa.recovery_code_hash(c) for c in codes]
         )

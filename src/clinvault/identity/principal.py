@@ -39,6 +39,8 @@ class Principal:
     auth_method: str = "password"
     kind: str = USER
     scopes: frozenset[str] = frozenset()
+    # The user must choose their own password before doing anything else (first sign-in).
+    password_change_due: bool = False
 
     def has(self, *roles: Role) -> bool:
         return any(role in self.roles for role in roles)

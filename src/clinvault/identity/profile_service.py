@@ -87,6 +87,7 @@ class ProfileService:
             body.new_password, min_length=self.container.settings.security.password_min_length
         )
         user.password_hash = await hash_password(body.new_password)
+        user.must_change_password = False
         now = utcnow()
         await self.repository.revoke_user_sessions(user.id, now=now)
         await self.session.flush()

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from clinvault.api_contract import problem_responses
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
+from clinvault.identity.accounts.routes import routers as account_routers
 from clinvault.identity.admin_routes import organizations, users
 from clinvault.identity.clients.routes import routers as client_routers
 from clinvault.identity.invitation_routes import invitations
@@ -146,4 +147,11 @@ async def mfa_disable(
     await MfaService(session, container).disable(principal, body.password, body.code)
 
 
-routers: list[APIRouter] = [auth, organizations, users, invitations, *client_routers]
+routers: list[APIRouter] = [
+    auth,
+    *account_routers,
+    organizations,
+    users,
+    invitations,
+    *client_routers,
+]

@@ -27,6 +27,7 @@ from clinvault.errors import (
     TokenInvalid,
 )
 from clinvault.identity import policies
+from clinvault.identity.accounts.sessions import PortalSessions
 from clinvault.identity.admin_service import create_user, normalize_email, user_read
 from clinvault.identity.guard import CREDENTIALS_DETAIL, SignInGuard
 from clinvault.identity.passwords import (
@@ -131,6 +132,7 @@ class AuthService:
             await self._end_family_for_reuse(row, now)
         if row.expires_at <= now:
             raise TokenExpired("The session has expired: sign in again.")
+        await PortalSessions(self.session, self.container).refuse_if_idle(row.family_id, now)
         found = await self.repository.user_by_id_global(row.user_id)
         if found is None or not found[0].is_active or not found[1].is_active:
             raise TokenInvalid("The account is no longer active: sign in again.")

@@ -201,6 +201,9 @@ class UserService:
             roles=roles,
             display_name=data.display_name,
         )
+        # The administrator knows this password: its holder chooses their own at first sign-in.
+        user.must_change_password = True
+        await self.session.flush()
         context.describe_resource("user", user.id)
         found = await self.repository.user(user.id, tenant=tenant)
         return user_read(user, found[1] if found else None)

@@ -56,7 +56,8 @@ async def deliver_invitation(container: Container, invitation_id: uuid.UUID) -> 
         container,
         to=invitation.email,
         template="invitation",
-        key=f"invitation:{invitation.id}",
+        # A resent invitation has a new nonce, so a new link and a message of its own.
+        key=f"invitation:{invitation.id}:{invitation.token_nonce[:16]}",
         organization_name=organization_name,
         inviter_name=inviter_name or organization_name,
         roles=list(invitation.roles),
@@ -110,13 +111,15 @@ async def security_notice_workflow(user_id: str, template: str, occurred_at: str
     return outcome
 
 
-async def start_invitation_email(invitation_id: uuid.UUID) -> None:
-    """Start the durable invitation mail (after the invitation's commit)."""
+async def start_invitation_email(invitation_id: uuid.UUID, resend: str = "") -> None:
+    """Start the durable invitation mail (after the invitation's commit); a resend names
+    its new nonce's prefix and is a workflow of its own."""
     if not runtime.is_running():
         log.warning("identity.invitation.mail_not_started", invitation_id=str(invitation_id))
         return
     try:
-        with SetWorkflowID(f"invitation-{invitation_id}"):
+        suffix = f"-{resend}" if resend else ""
+        with SetWorkflowID(f"invitation-{invitation_id}{suffix}"):
             await DBOS.start_workflow_async(invitation_email_workflow, str(invitation_id))
     except Exception:
         log.exception("identity.invitation.mail_start_failed", invitation_id=str(invitation_id))

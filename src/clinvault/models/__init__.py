@@ -1,5 +1,6 @@
 """All tables; importing this module registers every model on Base.metadata."""
 
+from clinvault.models.accounts import PasswordReset, PortalSession
 from clinvault.models.audit import AuditEvent
 from clinvault.models.base import Base
 from clinvault.models.careplans import (
@@ -68,8 +69,10 @@ __all__ = [
     "Notification",
     "Organization",
     "Patient",
+    "PasswordReset",
     "PatientSearchToken",
     "PharmacyProfile",
+    "PortalSession",
     "PractitionerProfile",
     "Prescription",
     "PrescriptionDispense",

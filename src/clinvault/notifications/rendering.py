@@ -17,6 +17,7 @@ Templates and their variables:
                       accept_url, expires_at (aware datetime)
     mfa_enabled       occurred_at (aware datetime), account_url
     password_changed  occurred_at (aware datetime), account_url
+    password_reset    reset_url, expires_at (aware datetime), minutes (int)
     registration_attempt  occurred_at (aware datetime), account_url
     sign_in_alert     organization_name, headline, summary (counts, never who),
                       occurred_at (aware datetime), audit_url

@@ -48,7 +48,10 @@ class CookiePolicy:
         value = request.cookies.get(self.name(base))
         return value or None
 
-    def setter(self, base: str, value: str, *, max_age: int, samesite: SameSite) -> CookieChange:
+    def setter(
+        self, base: str, value: str, *, max_age: int | None, samesite: SameSite
+    ) -> CookieChange:
+        """`max_age=None` sets a browser-session cookie, gone when the browser closes."""
         name = self.name(base)
         secure = self.secure
 
@@ -103,13 +106,23 @@ def discard_queued(request: Request) -> None:
 
 
 def set_session(
-    request: Request, *, access_token: str, refresh_token: str, access_seconds: int
+    request: Request,
+    *,
+    access_token: str,
+    refresh_token: str,
+    access_seconds: int,
+    remember_seconds: int | None = None,
 ) -> None:
-    """Queue the two session cookies: access (Lax) and refresh (Strict)."""
+    """Queue the two session cookies: access (Lax) and refresh (Strict).
+
+    Both are browser-session cookies unless the user chose to stay signed in on
+    this device: then they persist for `remember_seconds` (the access cookie no
+    longer than its token).
+    """
     rules = policy(request)
-    settings: Settings = request.app.state.container.settings
-    refresh_seconds = settings.security.refresh_token_days * 86400
-    queue(request, rules.setter(ACCESS, access_token, max_age=access_seconds, samesite="lax"))
+    refresh_seconds = remember_seconds
+    access_max = None if remember_seconds is None else min(access_seconds, remember_seconds)
+    queue(request, rules.setter(ACCESS, access_token, max_age=access_max, samesite="lax"))
     queue(
         request,
         rules.setter(REFRESH, refresh_token, max_age=refresh_seconds, samesite="strict"),

@@ -23,7 +23,13 @@ from clinvault.errors import AppError, AuthenticationRequired, CsrfFailed
 from clinvault.web import cookies
 from clinvault.web.error_pages import DETAILS, TITLES, error_page
 from clinvault.web.routing import is_portal_request
-from clinvault.web.session import LoginRequired, here, safe_next
+from clinvault.web.session import (
+    CHOOSE_PASSWORD_PATH,
+    LoginRequired,
+    PasswordChoiceRequired,
+    here,
+    safe_next,
+)
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 AnyHandler = Callable[[Request, Any], Response | Awaitable[Response]]
@@ -32,13 +38,18 @@ _TITLES = TITLES
 _DETAILS = DETAILS
 
 
-def login_redirect(request: Request, next_path: str | None, *, clear: bool = True) -> Response:
+def login_redirect(
+    request: Request, next_path: str | None, *, clear: bool = True, notice: str | None = None
+) -> Response:
     """303 to the sign-in page, remembering a relative `next`, and drop stale cookies."""
     cookies.discard_queued(request)
     target = "/login"
     destination = safe_next(next_path)
-    if destination != "/":
-        target += "?" + urlencode({"next": destination})
+    query = {"next": destination} if destination != "/" else {}
+    if notice:
+        query["notice"] = notice
+    if query:
+        target += "?" + urlencode(query)
     context.note_status(303)
     response = RedirectResponse(target, status_code=303)
     rules = cookies.policy(request)
@@ -50,7 +61,18 @@ def login_redirect(request: Request, next_path: str | None, *, clear: bool = Tru
 
 async def _on_login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
-    return login_redirect(request, exc.next_path, clear=exc.clear_cookies)
+    return login_redirect(request, exc.next_path, clear=exc.clear_cookies, notice=exc.notice)
+
+
+async def _on_password_choice(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PasswordChoiceRequired)
+    cookies.discard_queued(request)
+    destination = safe_next(exc.next_path)
+    target = CHOOSE_PASSWORD_PATH
+    if destination != "/":
+        target += "?" + urlencode({"next": destination})
+    context.note_status(303)
+    return RedirectResponse(target, status_code=303)
 
 
 async def _on_app_error(request: Request, exc: Exception) -> Response:
@@ -95,3 +117,4 @@ def install(app: FastAPI) -> None:
         previous = app.exception_handlers.get(exc_class)
         app.add_exception_handler(exc_class, _portal_first(portal, previous))
     app.add_exception_handler(LoginRequired, _on_login_required)
+    app.add_exception_handler(PasswordChoiceRequired, _on_password_choice)

@@ -47,6 +47,7 @@ log = structlog.get_logger(__name__)
 
 WORKFLOW_MODULES = (
     "clinvault.identity.workflows",
+    "clinvault.identity.accounts.workflows",
     "clinvault.credentials.workflows",
     "clinvault.maintenance.workflows",
     "clinvault.prescriptions.workflows",

@@ -125,20 +125,6 @@ async def chart(
     return render(request, "chart.html", values, principal=principal)
 
 
-@router.get("/my-chart", name="portal.my_chart.read")
-async def my_chart(
-    request: Request, principal: PortalPrincipal, session: SessionDep, container: ContainerDep
-) -> Response:
-    service = PatientService(session, container)
-    context.describe_resource("patient")
-    own = await service.own_patient_id(principal)
-    if own is None:
-        return render(request, "my_chart.html", {"patient": None}, principal=principal)
-    patient = await service.get(principal, own)
-    values = await chart_values(session, container, principal, patient)
-    return render(request, "my_chart.html", values, principal=principal)
-
-
 def _record_form(
     request: Request,
     principal: Principal,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from clinvault.bootstrap import Container
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import (
     AccountLocked,
@@ -15,6 +17,7 @@ from clinvault.errors import (
     MfaStateConflict,
     PermissionDenied,
 )
+from clinvault.identity.accounts.sessions import PortalSessions, idle_text
 from clinvault.identity.schemas import TokenResponse
 from clinvault.identity.service import AuthService
 from clinvault.web import cookies, csrf
@@ -39,7 +42,11 @@ NOTICES = {
     "signed-out": "You have signed out.",
     "account-created": "Your account is ready: sign in with your email and password.",
     "session-ended": "Your session has ended: sign in again.",
+    "password-reset": "Your password was changed: sign in with your new password.",
 }
+IDLE_NOTICE = (
+    "You were signed out after {idle} without activity. Sign in again to continue where you were."
+)
 
 CHALLENGE_EXPIRED = "Your sign-in took too long and has expired: sign in again."
 
@@ -53,24 +60,38 @@ def _login_page(
     notice: str | None = None,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
+    remember: bool = False,
 ) -> Response:
     return render(
         request,
         "login.html",
-        {"email": email, "next": safe_next(next_path), "error": error, "notice": notice},
+        {
+            "email": email,
+            "next": safe_next(next_path),
+            "error": error,
+            "notice": notice,
+            "remember": remember,
+        },
         status_code=status_code,
         headers=headers,
     )
 
 
 def _mfa_page(
-    request: Request, *, mfa_token: str, next_path: str, error: str | None, status_code: int
+    request: Request,
+    *,
+    mfa_token: str,
+    next_path: str,
+    error: str | None,
+    status_code: int,
+    remember: bool = False,
 ) -> Response:
     return render(
         request,
         "login_mfa.html",
         {
             "mfa_token": mfa_token,
+            "remember": remember,
             "next": safe_next(next_path),
             "error": error,
             "code_error": error,
@@ -79,10 +100,28 @@ def _mfa_page(
     )
 
 
-def _signed_in(request: Request, tokens: TokenResponse, next_path: str) -> Response:
-    start_session(request, tokens)
+async def _signed_in(
+    request: Request,
+    session: AsyncSession,
+    container: Container,
+    tokens: TokenResponse,
+    next_path: str,
+    *,
+    remember: bool,
+) -> Response:
+    life = await PortalSessions(session, container).start(
+        tokens.access_token, tokens.user.id, remember=remember
+    )
+    start_session(request, tokens, life)
     csrf.renew(request)
     return see_other(safe_next(next_path))
+
+
+def _notice(request: Request, notice: str) -> str | None:
+    if notice == "idle":
+        seconds = request.app.state.container.settings.security.portal_idle_timeout_seconds
+        return IDLE_NOTICE.format(idle=idle_text(seconds))
+    return NOTICES.get(notice)
 
 
 def _refusal(request: Request, error: AppError, email: str, next_path: str) -> Response:
@@ -104,7 +143,7 @@ def _refusal(request: Request, error: AppError, email: str, next_path: str) -> R
 
 @router.get("/login", name="portal.login")
 async def login_page(request: Request, next: str = "", notice: str = "") -> Response:
-    return _login_page(request, next_path=next, notice=NOTICES.get(notice))
+    return _login_page(request, next_path=next, notice=_notice(request, notice))
 
 
 @router.post("/login", name="portal.login.submit")
@@ -114,6 +153,7 @@ async def login_submit(
     email = form.get("email").strip()[:_MAX_EMAIL]
     password = form.get("password")
     next_path = form.get("next")
+    remember = form.get("remember") == "yes"
     if not email or not password:
         return _login_page(
             request,
@@ -121,17 +161,23 @@ async def login_submit(
             next_path=next_path,
             error="Enter your email address and your password.",
             status_code=400,
+            remember=remember,
         )
     try:
         tokens = await AuthService(session, container).login(email, password[:_MAX_SECRET])
     except MfaChallenge as challenge:
         return _mfa_page(
-            request, mfa_token=challenge.mfa_token, next_path=next_path, error=None, status_code=200
+            request,
+            mfa_token=challenge.mfa_token,
+            next_path=next_path,
+            error=None,
+            status_code=200,
+            remember=remember,
         )
     except (CredentialsInvalid, AccountLocked, PermissionDenied) as error:
         await discard_changes(session)
         return _refusal(request, error, email, next_path)
-    return _signed_in(request, tokens, next_path)
+    return await _signed_in(request, session, container, tokens, next_path, remember=remember)
 
 
 @router.post("/login/mfa", name="portal.login.mfa")
@@ -141,6 +187,7 @@ async def login_mfa(
     mfa_token = form.get("mfa_token")[:_MAX_MFA_TOKEN]
     code = form.get("code").strip()
     next_path = form.get("next")
+    remember = form.get("remember") == "yes"
     if not mfa_token:
         return _login_page(request, next_path=next_path, error=CHALLENGE_EXPIRED, status_code=400)
     if not code or len(code) > _MAX_CODE:
@@ -150,13 +197,19 @@ async def login_mfa(
             next_path=next_path,
             error="Enter the 6-digit code from your authenticator app.",
             status_code=400,
+            remember=remember,
         )
     try:
         tokens = await AuthService(session, container).login_mfa(mfa_token, code)
     except MfaInvalid as error:
         await discard_changes(session)
         return _mfa_page(
-            request, mfa_token=mfa_token, next_path=next_path, error=error.detail, status_code=401
+            request,
+            mfa_token=mfa_token,
+            next_path=next_path,
+            error=error.detail,
+            status_code=401,
+            remember=remember,
         )
     except (AccountLocked, PermissionDenied) as error:
         await discard_changes(session)
@@ -164,7 +217,7 @@ async def login_mfa(
     except (AuthenticationRequired, MfaStateConflict):
         await discard_changes(session)
         return _login_page(request, next_path=next_path, error=CHALLENGE_EXPIRED, status_code=401)
-    return _signed_in(request, tokens, next_path)
+    return await _signed_in(request, session, container, tokens, next_path, remember=remember)
 
 
 @router.post("/logout", name="portal.logout")

@@ -1,0 +1,1 @@
+"""Account recovery, the first-sign-in password choice and portal session activity."""
