@@ -14,17 +14,16 @@ from clinvault.web.pages import (
     credentials,
     credentials_review,
     invitations,
-    invitations_pending,
     notifications,
     patients,
     records_pages,
-    recovery,
     signin,
     time_zones,
 )
 from clinvault.web.pages import careplans as care_plan_pages
 from clinvault.web.pages import ingest as ingest_pages
 from clinvault.web.pages import prescriptions as prescription_pages
+from clinvault.web.pages import self_service as self_service_pages
 from clinvault.web.render import STATIC
 
 
@@ -32,16 +31,16 @@ def mount_portal(app: FastAPI) -> None:
     """Serve the portal pages and their static files; HTML error pages for portal paths."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(signin.router)
-    app.include_router(recovery.router)
     app.include_router(account.router)
     app.include_router(time_zones.router)
     app.include_router(invitations.router)
-    app.include_router(invitations_pending.router)
     app.include_router(credentials.router)
     app.include_router(credentials_review.router)
     app.include_router(notifications.router)
     for records_page in (patients, records_pages, appointments, admin_users, audit_viewer):
         app.include_router(records_page.router)
     for router in (*prescription_pages.routers, *care_plan_pages.routers, ingest_pages.router):
+        app.include_router(router)
+    for router in self_service_pages.routers:
         app.include_router(router)
     errors.install(app)

@@ -1,0 +1,1 @@
+"""Who opened a patient's chart: the audit events about one chart, for its patient."""
