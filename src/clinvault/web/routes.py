@@ -14,9 +14,11 @@ from clinvault.web.pages import (
     credentials,
     credentials_review,
     invitations,
+    invitations_pending,
     notifications,
     patients,
     records_pages,
+    recovery,
     signin,
     time_zones,
 )
@@ -31,9 +33,11 @@ def mount_portal(app: FastAPI) -> None:
     """Serve the portal pages and their static files; HTML error pages for portal paths."""
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(signin.router)
+    app.include_router(recovery.router)
     app.include_router(account.router)
     app.include_router(time_zones.router)
     app.include_router(invitations.router)
+    app.include_router(invitations_pending.router)
     app.include_router(credentials.router)
     app.include_router(credentials_review.router)
     app.include_router(notifications.router)
