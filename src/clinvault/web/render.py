@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from clinvault import context
 from clinvault.identity.principal import Principal
+from clinvault.localtime import known_zones
 from clinvault.timeutil import utcnow
 from clinvault.web import csrf
 from clinvault.web.local_time import local_time, showing_in, zone_label, zone_of
@@ -37,6 +38,7 @@ environment = Environment(
 environment.globals["role_label"] = role_label
 environment.globals["local_time"] = local_time
 environment.filters["local_time"] = local_time
+environment.globals["known_time_zones"] = known_zones
 
 
 def _route_name(request: Request) -> str | None:

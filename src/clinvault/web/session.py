@@ -176,9 +176,9 @@ async def require_principal(
     # The header's unread counter (base.html), read once per signed-in page.
     request.state.unread_notifications = await NotificationService(session).unread_count(principal)
     # Every time on the page is shown (and read from forms) in the viewer's zone.
-    request.state.time_zone = viewer_zone(
-        *await TimeZoneService(session, container).zones(principal)
-    )
+    own_zone, organization_zone = await TimeZoneService(session, container).zones(principal)
+    request.state.time_zone_names = (own_zone, organization_zone)
+    request.state.time_zone = viewer_zone(own_zone, organization_zone)
     return principal
 
 

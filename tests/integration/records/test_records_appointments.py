@@ -50,7 +50,11 @@ async def test_book_read_and_clash(client: httpx.AsyncClient, clinic: Clinic) ->
     assert booked["reason"] == "Follow-up"
     clash = problem(await book(client, clinic, patient["id"], **slot(15)), 409, "appointment_clash")
     assert clash["clash"]["id"] == booked["id"]
-    assert booked["id"] in clash["detail"]
+    assert booked["id"] not in clash["detail"]
+    assert clash["detail"].startswith(
+        f"{clinic.users['doctor'].display_name} already has an appointment at "
+        f"{TOMORROW:%H:%M} UTC on {TOMORROW.day} {TOMORROW:%B %Y} (until "
+    )
     assert datetime.fromisoformat(clash["clash"]["starts_at"]) == TOMORROW
     assert datetime.fromisoformat(clash["clash"]["ends_at"]) == TOMORROW + timedelta(minutes=30)
     adjacent = await book(client, clinic, patient["id"], **slot(30))
