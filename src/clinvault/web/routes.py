@@ -9,6 +9,7 @@ from clinvault.web import errors
 from clinvault.web.pages import (
     account,
     admin_users,
+    appointment_changes,
     appointments,
     audit_viewer,
     credentials,
@@ -16,7 +17,9 @@ from clinvault.web.pages import (
     invitations,
     invitations_pending,
     notifications,
+    patient_edits,
     patients,
+    record_versions,
     records_pages,
     recovery,
     signin,
@@ -43,6 +46,8 @@ def mount_portal(app: FastAPI) -> None:
     app.include_router(notifications.router)
     for records_page in (patients, records_pages, appointments, admin_users, audit_viewer):
         app.include_router(records_page.router)
+    for staff_edit in (patient_edits, record_versions, appointment_changes):
+        app.include_router(staff_edit.router)
     for router in (*prescription_pages.routers, *care_plan_pages.routers, ingest_pages.router):
         app.include_router(router)
     for router in self_service_pages.routers:

@@ -43,6 +43,7 @@ log = structlog.get_logger(__name__)
 RECORD_NOT_FOUND = "No medical record with this id in your organization: check the id."
 WRITE_DENIED = "Only administrators, doctors and nurses write medical records."
 READ_DENIED = "Your role cannot view medical records."
+MAX_VERSIONS = 100
 
 
 class MedicalRecordService:
@@ -151,6 +152,27 @@ class MedicalRecordService:
             "records.medical_record.amended", record_id=str(amended.id), previous=str(previous.id)
         )
         return (await self._read([amended]))[0]
+
+    async def versions(self, principal: Principal, record_id: uuid.UUID) -> list[RecordRead]:
+        """Every version of the record this one belongs to, oldest first."""
+        record = await self.visible_record(principal, record_id)
+        chain = [record]
+        while chain[0].supersedes_id is not None and len(chain) < MAX_VERSIONS:
+            earlier = await self.repository.get(
+                chain[0].supersedes_id, tenant=principal.organization_id
+            )
+            if earlier is None:
+                break
+            chain.insert(0, earlier)
+        while chain[-1].superseded_by_id is not None and len(chain) < MAX_VERSIONS:
+            later = await self.repository.get(
+                chain[-1].superseded_by_id, tenant=principal.organization_id
+            )
+            if later is None:
+                break
+            chain.append(later)
+        context.describe_resource("medical_record", record.id)
+        return await self._read(chain)
 
     def catalogue(self, principal: Principal) -> RecordCatalogue:
         context.describe_resource("medical_record_type")

@@ -284,6 +284,47 @@ class PatientRepository:
         ).all()
         return rows, int(total or 0)
 
+    async def likely_duplicates(
+        self,
+        *,
+        tenant: uuid.UUID,
+        name_digests: Sequence[str],
+        date_digest: str | None,
+        phone_digest: str | None,
+        limit: int,
+    ) -> Sequence[Patient]:
+        """Patients holding every name digest and the date digest, or the phone digest.
+
+        Read through the lookup index only: the caller checks the decrypted names of
+        the few rows found.
+        """
+        wanted: list[ColumnElement[bool]] = []
+        if name_digests and date_digest:
+            wanted.append(
+                and_(
+                    Patient.id.in_(self._token_match(tenant, NAME, name_digests)),
+                    Patient.id.in_(self._token_match(tenant, DATE, [date_digest])),
+                )
+            )
+        if phone_digest:
+            wanted.append(Patient.id.in_(self._token_match(tenant, PHONE, [phone_digest])))
+        if not wanted:
+            return []
+        query = (
+            select(Patient)
+            .where(Patient.organization_id == tenant, or_(*wanted))
+            .order_by(Patient.id)
+            .limit(limit)
+        )
+        return (await self.session.scalars(query)).all()
+
+    async def member_by_email(self, email: str, *, tenant: uuid.UUID) -> User | None:
+        """A user of the organization by (normalized) email address."""
+        result: User | None = await self.session.scalar(
+            select(User).where(User.email == email, User.organization_id == tenant)
+        )
+        return result
+
     async def member(self, user_id: uuid.UUID, *, tenant: uuid.UUID) -> User | None:
         """A user of the organization (to link to a patient row)."""
         result: User | None = await self.session.scalar(

@@ -195,6 +195,27 @@ class PatientService:
             await self._apply(principal, patient, {"user_id": user_id})
         return patient_read(patient)
 
+    async def link_user_by_email(
+        self, principal: Principal, patient_id: uuid.UUID, email: str
+    ) -> PatientRead:
+        """Link the patient account with this email (the portal's form: staff know the
+        address the patient was invited with, not the account id)."""
+        await self.visible_patient(principal, patient_id)
+        require(
+            policies.can_link_patient_user(principal),
+            "Only administrators and clerks link patient accounts.",
+        )
+        user = await self.repository.member_by_email(
+            email.strip().lower(), tenant=principal.organization_id
+        )
+        if user is None or Role.PATIENT.value not in user.roles:
+            message = "No patient account has this email in your organization."
+            raise PatientUserInvalid(
+                message + " Invite the patient first, then link the account.",
+                errors=[{"field": "email", "in": "body", "message": message}],
+            )
+        return await self.link_user(principal, patient_id, user.id)
+
     async def visible_patient(self, principal: Principal, patient_id: uuid.UUID) -> Patient:
         """The patient of the principal's organization it may know of, else 404."""
         context.describe_resource("patient", patient_id)

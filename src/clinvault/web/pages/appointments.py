@@ -1,4 +1,6 @@
-"""The appointment schedule, booking (a clash is shown on the form) and cancelling.
+"""The appointment schedule and booking (a clash is shown on the form).
+
+Rescheduling, cancelling and follow-ups are in appointment_changes.py.
 
 Times are shown and read in the viewer's time zone (the user's, else the
 organization's, else UTC; web/local_time.py) and stored in UTC.
@@ -33,7 +35,7 @@ from clinvault.web.local_time import zone_of
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.pages.patients import app_field_errors, field_errors, form_values, page_count
 from clinvault.web.render import render
-from clinvault.web.session import PortalPrincipal, safe_next
+from clinvault.web.session import PortalPrincipal
 
 router = portal_router()
 
@@ -263,20 +265,3 @@ def _clash(error: AppointmentClash, who: str, zone: ZoneInfo) -> dict[str, Any]:
         if ends is not None:
             message += f" (until {format_moment(ends, zone, 'time')})"
     return {"starts_at": starts, "ends_at": ends, "message": message + "."}
-
-
-@router.post("/appointments/{appointment_id:uuid}/cancel", name="portal.appointment.cancel")
-async def cancel(
-    request: Request,
-    appointment_id: uuid.UUID,
-    form: VerifiedForm,
-    principal: PortalPrincipal,
-    session: SessionDep,
-    container: ContainerDep,
-) -> Response:
-    appointment = await AppointmentService(session, container).cancel(principal, appointment_id)
-    back = safe_next(form.get("back"))
-    if back == "/":
-        back = f"/patients/{appointment.patient_id}"
-    separator = "&" if "?" in back else "?"
-    return see_other(f"{back}{separator}notice=cancelled")

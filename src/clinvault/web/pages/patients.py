@@ -18,11 +18,15 @@ from clinvault.errors import AppError, PatientMrnTaken, RequestInvalid, SearchQu
 from clinvault.identity.principal import Principal
 from clinvault.records import policies
 from clinvault.records.pagination import PageRequest
+from clinvault.records.patients.duplicates import DuplicateCheck
 from clinvault.records.patients.schemas import BLOOD_TYPES, GENDERS, PatientCreate, PatientPage
 from clinvault.records.patients.search import MAX_QUERY
 from clinvault.records.patients.service import PatientService
+from clinvault.records.phones import PhoneInvalid, to_e164
 from clinvault.web.csrf import PortalForm
+from clinvault.web.pages import form_errors as wording
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
+from clinvault.web.pages.form_errors import plain_errors
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal
 
@@ -48,6 +52,10 @@ PATIENT_FIELDS = (
 MAX_FIELD = 100_001
 NEVER_ECHOED = frozenset({"ssn"})
 EMAIL_LABEL = {"email": "Enter a valid email address, like name@example.org."}
+MRN_IN_USE = (
+    "Another patient has this medical record number: check it, or leave it empty to have "
+    "one generated."
+)
 
 
 def form_values(form: PortalForm, names: Iterable[str]) -> dict[str, str]:
@@ -148,6 +156,7 @@ def _new_patient_page(
         "values": dict.fromkeys(PATIENT_FIELDS, ""),
         "errors": {},
         "error": None,
+        "duplicates": [],
         "genders": GENDERS,
         "blood_types": BLOOD_TYPES,
     }
@@ -168,6 +177,28 @@ async def new_patient(request: Request, principal: PortalPrincipal) -> Response:
     return _new_patient_page(request, principal)
 
 
+async def registration_problems(
+    service: PatientService, principal: Principal, values: dict[str, str], country_code: str
+) -> tuple[PatientCreate | None, dict[str, str]]:
+    """The validated patient, or every problem of the form at once (the checks the
+    service would make later included: phone number and medical record number)."""
+    data: PatientCreate | None = None
+    errors: dict[str, str] = {}
+    try:
+        data = PatientCreate.model_validate(optional(values))
+    except ValidationError as error:
+        errors = plain_errors(error, values, wording.PATIENT)
+    if "phone" not in errors and values["phone"]:
+        try:
+            to_e164(values["phone"], country_code)
+        except PhoneInvalid:
+            errors["phone"] = wording.PATIENT["phone"].invalid
+    mrn = values["mrn"] if "mrn" not in errors else ""
+    if mrn and await service.lookup_mrn(principal, mrn) is not None:
+        errors["mrn"] = MRN_IN_USE
+    return (None if errors else data), errors
+
+
 @router.post("/patients/new", name="portal.patient.create")
 async def create_patient(
     request: Request,
@@ -179,16 +210,27 @@ async def create_patient(
     _require_registrar(principal)
     values = form_values(form, PATIENT_FIELDS)
     shown = {name: ("" if name in NEVER_ECHOED else value) for name, value in values.items()}
-    try:
-        data = PatientCreate.model_validate(optional(values))
-    except ValidationError as error:
-        errors = field_errors(error, values, EMAIL_LABEL)
+    service = PatientService(session, container)
+    data, errors = await registration_problems(
+        service, principal, values, container.settings.records.default_phone_country_code
+    )
+    if data is None:
         return _new_patient_page(request, principal, 400, values=shown, errors=errors)
+    if form.get("register_anyway") != "yes":
+        duplicates = await DuplicateCheck(session, container).likely_duplicates(
+            principal,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            date_of_birth=data.date_of_birth,
+            phone=data.phone,
+        )
+        if duplicates:
+            return _new_patient_page(request, principal, 409, values=shown, duplicates=duplicates)
     try:
-        patient = await PatientService(session, container).create(principal, data)
+        patient = await service.create(principal, data)
     except (PatientMrnTaken, RequestInvalid) as error:
         await discard_changes(session)
-        errors = app_field_errors(error) or ({"mrn": error.detail} if error.status == 409 else {})
+        errors = app_field_errors(error) or ({"mrn": MRN_IN_USE} if error.status == 409 else {})
         return _new_patient_page(
             request,
             principal,

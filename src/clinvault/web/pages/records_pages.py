@@ -26,9 +26,11 @@ from clinvault.records.medical.service import MedicalRecordService
 from clinvault.records.pagination import MAX_PAGE_SIZE, PageRequest
 from clinvault.records.patients.schemas import PatientRead
 from clinvault.records.patients.service import PatientService
+from clinvault.web.pages import form_errors as wording
 from clinvault.web.pages.appointments import people_names
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
-from clinvault.web.pages.patients import app_field_errors, field_errors, form_values
+from clinvault.web.pages.form_errors import plain_errors
+from clinvault.web.pages.patients import app_field_errors, form_values
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal
 
@@ -43,6 +45,10 @@ CHART_NOTICES = {
     "record-added": "Record added to the chart.",
     "booked": "Appointment booked.",
     "cancelled": "Appointment cancelled.",
+    "rescheduled": "Appointment rescheduled.",
+    "updated": "Patient details saved.",
+    "linked": "Patient account linked.",
+    "unlinked": "Patient account unlinked.",
 }
 
 
@@ -119,6 +125,8 @@ async def chart(
         own_chart=False,
         can_write_records=policies.can_write_records(principal),
         can_book=policies.can_book_appointments(principal),
+        can_edit_patient=policies.can_update_patient(principal),
+        can_link_account=policies.can_link_patient_user(principal),
         can_prescribe=principal.has(Role.DOCTOR, Role.NURSE),
         can_list_prescriptions=principal.has(Role.ORG_ADMIN, Role.DOCTOR, Role.NURSE),
     )
@@ -201,11 +209,7 @@ async def create_record(
     try:
         data = RecordCreate.model_validate(body)
     except ValidationError as error:
-        errors = field_errors(
-            error,
-            values,
-            {"recorded_at": "Enter a date and time that is not in the future."},
-        )
+        errors = plain_errors(error, values, wording.RECORD)
         return _record_form(request, principal, patient, 400, values=values, errors=errors)
     try:
         await MedicalRecordService(session, container).create(principal, data)
