@@ -30,10 +30,14 @@ class NonexistentLocalTime(ValueError):
         )
 
 
+# Names in the zone database that are not places: the host's own zone and placeholders.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
+
 @lru_cache(maxsize=1)
 def known_zones() -> tuple[str, ...]:
     """Every IANA zone name the system knows, sorted."""
-    return tuple(sorted(zoneinfo.available_timezones() | {UTC_NAME}))
+    return tuple(sorted((zoneinfo.available_timezones() - _NOT_ZONES) | {UTC_NAME}))
 
 
 def zone_or_none(name: str | None) -> ZoneInfo | None:
