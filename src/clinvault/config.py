@@ -79,6 +79,9 @@ class CredentialPolicy(BaseModel):
     review_sla_business_days: int = Field(default=5, ge=1, le=60)
     queue_depth_per_extra_day: int = Field(default=25, ge=1)
     review_poll_seconds: float = Field(default=3600.0, gt=0)
+    # Decision emails to a practitioner are gathered per submission for this long (sent at
+    # once when no document of the submission waits any more); in-app notices are immediate.
+    decision_mail_batch_seconds: float = Field(default=3600.0, gt=0)
     reminder_days: list[int] = Field(default_factory=lambda: [90, 60, 30, 7])
     default_kinds: list[str] = Field(default_factory=lambda: ["pdf"])
     kinds_by_category: dict[str, list[str]] = Field(default_factory=_default_kinds_by_category)

@@ -117,6 +117,7 @@ async def test_upload_five_review_them_and_see_the_statuses(
     await expect(reviewer.get_by_text("5 documents, oldest first.")).to_be_visible()
     for index, (category, _, _) in enumerate(DOCUMENTS):
         await reviewer.locator("tbody tr").first.get_by_role("link").click()
+        await reviewer.get_by_role("button", name="Start review").click()
         await expect(reviewer.locator(".badge--in_review").first).to_be_visible()
         frame = reviewer.locator("iframe.preview__frame")
         source = await frame.get_attribute("src")

@@ -331,6 +331,7 @@ BUILDERS: dict[str, Builder] = {
     "credentials.documents.read": credential_item,
     "credentials.documents.content": credential_item,
     "credentials.documents.decide": credential_item,
+    "credentials.documents.start_review": credential_item,
     "credentials.documents.replace": credential_item,
     "notifications.list": notifications,
     "notifications.read_all": notifications,

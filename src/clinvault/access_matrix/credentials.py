@@ -87,6 +87,14 @@ CREDENTIALS = [
     ),
     *_credential_object_route(
         "POST",
+        "/api/credentials/documents/{document_id}/review",
+        "credentials.documents.start_review",
+        reviewer=200,
+        owner=403,
+        own_reviewer=403,
+    ),
+    *_credential_object_route(
+        "POST",
         "/api/credentials/documents/{document_id}/replacement",
         "credentials.documents.replace",
         reviewer=403,

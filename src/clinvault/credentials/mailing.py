@@ -188,6 +188,7 @@ async def escalate(
 
 
 async def tell_decision(container: Container, document_id: uuid.UUID) -> str:
+    """The practitioner's in-app notice of one decision, at once (the email is batched)."""
     key = f"credential-decision-{document_id}"
     async with container.db.unit_of_work() as session:
         repository = CredentialRepository(session)
@@ -197,10 +198,6 @@ async def tell_decision(container: Container, document_id: uuid.UUID) -> str:
         document, _, submission = rows[0]
         if document.status not in ("verified", "rejected"):
             return "undecided"
-        practitioner = await repository.user_global(document.practitioner_id)
-        organization = await repository.organization_global(document.organization_id)
-        assert organization is not None
-        path = f"/credentials/documents/{document.id}"
         label = label_of(document.category)
         await notify(
             session,
@@ -209,9 +206,41 @@ async def tell_decision(container: Container, document_id: uuid.UUID) -> str:
             kind=f"credential.{document.status}",
             title=f"Your {label} was {document.status}",
             body=f"Submission {submission.reference}: {label} {document.status}.",
-            link=path,
+            link=f"/credentials/documents/{document.id}",
             dedupe_key=key,
         )
+    return "notified"
+
+
+def _summary(decisions: Sequence[str]) -> str:
+    counts = {name: decisions.count(name) for name in ("verified", "rejected")}
+    return ", ".join(f"{count} {name}" for name, count in counts.items() if count)
+
+
+async def mail_decisions(
+    container: Container, submission_id: uuid.UUID, document_ids: Sequence[uuid.UUID], key: str
+) -> str:
+    """One email to the practitioner summarizing a batch of decisions on a submission."""
+    async with container.db.unit_of_work() as session:
+        repository = CredentialRepository(session)
+        submission = await repository.submission_global(submission_id)
+        rows = await repository.documents_by_ids_global(document_ids)
+        if submission is None or not rows:
+            return "missing"
+        practitioner = await repository.user_global(submission.practitioner_id)
+        organization = await repository.organization_global(submission.organization_id)
+        assert organization is not None
+    decisions = [
+        {
+            "category_label": label_of(document.category),
+            "decision": document.status,
+            "reason_label": REASON_LABELS.get(document.reason_code or ""),
+        }
+        for document, _, _ in rows
+        if document.status in ("verified", "rejected")
+    ]
+    if not decisions:
+        return "undecided"
     if practitioner is None or not practitioner.is_active:
         return "no_recipient"
     return await send_mail(
@@ -221,8 +250,8 @@ async def tell_decision(container: Container, document_id: uuid.UUID) -> str:
         key=key,
         organization_name=organization.name,
         reference=submission.reference,
-        category_label=label,
-        decision=document.status,
-        reason_label=REASON_LABELS.get(document.reason_code or ""),
-        document_url=link(container, path),
+        decisions=decisions,
+        summary=_summary([str(item["decision"]) for item in decisions]),
+        any_rejected=any(item["decision"] == "rejected" for item in decisions),
+        submission_url=link(container, f"/credentials/submissions/{submission.reference}"),
     )

@@ -55,3 +55,10 @@ def sees_organization_expiries(principal: Principal) -> bool:
 
 def can_add_category(principal: Principal) -> bool:
     return principal.has(Role.ORG_ADMIN)
+
+
+def sees_licence_flags(principal: Principal) -> bool:
+    """Staff of a provider organization who book practitioners or read their records."""
+    return principal.has(
+        Role.ORG_ADMIN, Role.DOCTOR, Role.NURSE, Role.CLERK, Role.CREDENTIALING_REVIEWER
+    )

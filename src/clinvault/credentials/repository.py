@@ -199,6 +199,53 @@ class CredentialRepository:
         )
         return [(row[0], row[1], row[2]) for row in rows]
 
+    async def current_of_practitioners(
+        self, practitioner_ids: Sequence[uuid.UUID], *, tenant: uuid.UUID
+    ) -> list[CredentialDocument]:
+        """The current documents of these practitioners (for their completeness)."""
+        if not practitioner_ids:
+            return []
+        rows = await self.session.scalars(
+            select(CredentialDocument)
+            .where(
+                CredentialDocument.organization_id == tenant,
+                CredentialDocument.practitioner_id.in_(practitioner_ids),
+                CredentialDocument.is_current.is_(True),
+            )
+            .order_by(CredentialDocument.created_at, CredentialDocument.id)
+        )
+        return list(rows)
+
+    async def verified_expiring(
+        self, *, tenant: uuid.UUID, until: date, category: str | None
+    ) -> list[DocumentRow]:
+        query = _documents().where(
+            CredentialDocument.organization_id == tenant,
+            CredentialDocument.is_current.is_(True),
+            CredentialDocument.status == "verified",
+            CredentialDocument.expires_on.is_not(None),
+            CredentialDocument.expires_on <= until,
+        )
+        if category is not None:
+            query = query.where(CredentialDocument.category == category)
+        rows = await self.session.execute(
+            query.order_by(CredentialDocument.expires_on, CredentialDocument.id)
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    async def people(
+        self, user_ids: Sequence[uuid.UUID], *, tenant: uuid.UUID
+    ) -> list[tuple[User, PractitionerProfile | None]]:
+        """Members of the organization with their practitioner profile, if any."""
+        if not user_ids:
+            return []
+        rows = await self.session.execute(
+            select(User, PractitionerProfile)
+            .outerjoin(PractitionerProfile, PractitionerProfile.user_id == User.id)
+            .where(User.organization_id == tenant, User.id.in_(user_ids))
+        )
+        return [(row[0], row[1]) for row in rows]
+
     async def supersede(self, document_id: uuid.UUID, *, tenant: uuid.UUID) -> None:
         await self.session.execute(
             update(CredentialDocument)

@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Body, Query, Request, status
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 
@@ -20,6 +20,7 @@ from clinvault.credentials.json_upload import (
     receive_json_upload,
 )
 from clinvault.credentials.review import ReviewService
+from clinvault.credentials.review_work import ReviewWork
 from clinvault.credentials.schemas import (
     CategoryCreate,
     CategoryRead,
@@ -29,6 +30,7 @@ from clinvault.credentials.schemas import (
     DocumentStatus,
     ProfileRead,
     ProfileUpdate,
+    ReviewStart,
     SubmissionCreated,
     SubmissionRead,
 )
@@ -304,6 +306,20 @@ async def decide(
 ) -> DocumentRead:
     """Verify or reject (with reason_code and note) a document waiting for review."""
     return await ReviewService(session, container).decide(principal, document_id, body)
+
+
+@router.post("/documents/{document_id}/review", name="credentials.documents.start_review")
+async def start_review(
+    document_id: uuid.UUID,
+    principal: PrincipalDep,
+    session: SessionDep,
+    container: ContainerDep,
+    body: Annotated[ReviewStart | None, Body()] = None,
+) -> DocumentRead:
+    """Start the review of a waiting document (assigned to the caller), or hand it to
+    another reviewer with `assignee_id`; the body is optional."""
+    assignee = body.assignee_id if body is not None else None
+    return await ReviewWork(session, container).start_review(principal, document_id, assignee)
 
 
 @router.post(

@@ -120,6 +120,8 @@ class DocumentRead(BaseModel):
     reason_code: str | None
     note: str | None
     submitted_at: datetime
+    review_started_at: datetime | None = None
+    assigned_reviewer_id: uuid.UUID | None = None
 
 
 class SubmissionRead(BaseModel):
@@ -135,6 +137,13 @@ class DecisionRequest(RequestBody):
     decision: Literal["verified", "rejected"]
     reason_code: ReasonCode | None = None
     note: Annotated[str, MultiLine(2000, min_length=0)] | None = None
+
+
+class ReviewStart(RequestBody):
+    """Start the review; assigned to `assignee_id` (a reviewer of the organization) or,
+    without it, to the caller."""
+
+    assignee_id: uuid.UUID | None = None
 
 
 class DocumentPage(BaseModel):

@@ -164,23 +164,34 @@ class CredentialService:
         return found
 
     async def open_for_review(self, principal: Principal, row: DocumentRow) -> None:
-        """A reviewer opening a submitted document starts its review."""
+        """A reviewer reading a submitted document through the API starts its review
+        (the portal starts it with an explicit action instead)."""
         document = row[0]
         if document.status == DocumentStatus.SUBMITTED and policies.opens_for_review(
             principal, document.practitioner_id
         ):
+            now = utcnow()
             document.status = DocumentStatus.IN_REVIEW.value
-            document.status_changed_at = utcnow()
+            document.status_changed_at = now
+            document.review_started_at = document.review_started_at or now
+            document.review_started_by = document.review_started_by or principal.user_id
+            document.assigned_reviewer_id = document.assigned_reviewer_id or principal.user_id
             await self.session.flush()
 
-    async def document(self, principal: Principal, document_id: uuid.UUID) -> DocumentRead:
-        row = await self.visible_document(principal, document_id, lock=True)
-        await self.open_for_review(principal, row)
+    async def document(
+        self, principal: Principal, document_id: uuid.UUID, *, start_review: bool = True
+    ) -> DocumentRead:
+        row = await self.visible_document(principal, document_id, lock=start_review)
+        if start_review:
+            await self.open_for_review(principal, row)
         return document_read(row, utcnow().date())
 
-    async def content(self, principal: Principal, document_id: uuid.UUID) -> DocumentContent:
-        row = await self.visible_document(principal, document_id, lock=True)
-        await self.open_for_review(principal, row)
+    async def content(
+        self, principal: Principal, document_id: uuid.UUID, *, start_review: bool = True
+    ) -> DocumentContent:
+        row = await self.visible_document(principal, document_id, lock=start_review)
+        if start_review:
+            await self.open_for_review(principal, row)
         document, stored, _ = row
         chunks = await self.container.objects.open(
             stored.storage_key, WrappedKey(stored.key_version, stored.wrapped_key), stored.sha256

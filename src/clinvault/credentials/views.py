@@ -54,6 +54,8 @@ def document_read(row: DocumentRow, today: date) -> DocumentRead:
         reason_code=document.reason_code,
         note=document.note,
         submitted_at=document.created_at,
+        review_started_at=document.review_started_at,
+        assigned_reviewer_id=document.assigned_reviewer_id,
     )
 
 

@@ -83,16 +83,26 @@ async def notify_reviewers(
 
 @DBOS.step(**RETRY)
 async def review_state(submission_id: str, document_ids: list[str]) -> dict[str, Any]:
-    """Which documents are decided, how many still wait, and the time to the deadline.
+    """Which documents are decided, how many still wait, the time to the deadline, the
+    current time and the decision-mail batch length (recorded, so a replay decides alike).
 
     The deadline is read from the submission each time: a replacement moves it.
     """
+    now = utcnow().timestamp()
+    batch_seconds = runtime.container().settings.credentials.decision_mail_batch_seconds
     async with runtime.container().db.unit_of_work() as session:
         repository = CredentialRepository(session)
         rows = await repository.documents_by_ids_global(_ids(document_ids))
         submission = await repository.submission_global(uuid.UUID(submission_id))
     if submission is None:
-        return {"decided": [], "pending": 0, "seconds_to_deadline": 0.0, "review_by": ""}
+        return {
+            "decided": [],
+            "pending": 0,
+            "seconds_to_deadline": 0.0,
+            "review_by": "",
+            "now": now,
+            "batch_seconds": batch_seconds,
+        }
     review_by = submission.estimated_review_by
     decided = [str(d.id) for d, _, _ in rows if d.status in ("verified", "rejected")]
     pending = sum(1 for d, _, _ in rows if d.status in ("submitted", "in_review"))
@@ -102,12 +112,27 @@ async def review_state(submission_id: str, document_ids: list[str]) -> dict[str,
         "pending": pending,
         "seconds_to_deadline": (deadline - utcnow()).total_seconds(),
         "review_by": review_by.isoformat(),
+        "now": now,
+        "batch_seconds": batch_seconds,
     }
 
 
 @DBOS.step(**RETRY)
 async def notify_decision(document_id: str) -> str:
     return await mailing.tell_decision(runtime.container(), uuid.UUID(document_id))
+
+
+@DBOS.step(**RETRY)
+async def mail_decisions(
+    workflow_id: str, submission_id: str, document_ids: list[str], batch: int
+) -> str:
+    """One email for a batch of decisions; its key makes the batch's email exactly-once."""
+    return await mailing.mail_decisions(
+        runtime.container(),
+        uuid.UUID(submission_id),
+        _ids(document_ids),
+        key=f"{workflow_id}-decisions-{batch}",
+    )
 
 
 @DBOS.step(**RETRY)
@@ -131,6 +156,9 @@ async def credential_review_workflow(
     await notify_reviewers(workflow_id, submission_id, document_ids, review_by)
     poll = runtime.container().settings.credentials.review_poll_seconds
     told: set[str] = set()
+    held: list[str] = []  # decided, told in-app, not yet in an email
+    held_since = 0.0
+    batch = 0
     escalated = False
     while True:
         state = await review_state(submission_id, document_ids)
@@ -138,12 +166,21 @@ async def credential_review_workflow(
             if document_id not in told:
                 await notify_decision(document_id)
                 told.add(document_id)
+                held_since = held_since if held else state["now"]
+                held.append(document_id)
+        batch_due = held_since + state["batch_seconds"]
+        if held and (state["pending"] == 0 or state["now"] >= batch_due):
+            batch += 1
+            await mail_decisions(workflow_id, submission_id, held, batch)
+            held = []
         if state["pending"] == 0:
             break
         if state["seconds_to_deadline"] <= 0 and not escalated:
             await escalate(workflow_id, submission_id, state["pending"], state["review_by"])
             escalated = True
         wait = poll if escalated else min(poll, max(1.0, state["seconds_to_deadline"]))
+        if held:
+            wait = min(wait, max(1.0, batch_due - state["now"]))
         await DBOS.recv_async(DECISION_TOPIC, timeout_seconds=wait)
     log.info("credential.review.finished", submission_id=submission_id, escalated=escalated)
     return "reviewed"

@@ -95,3 +95,8 @@ class CredentialCategoryTaken(Conflict):
 class NotificationNotFound(NotFound):
     code = "notification_not_found"
     title = "Notification not found"
+
+
+class ReviewAssigneeInvalid(RequestInvalid):
+    code = "review_assignee_invalid"
+    title = "The reviewer to assign is not valid"

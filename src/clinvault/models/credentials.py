@@ -104,6 +104,13 @@ class CredentialDocument(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(16), default="submitted")
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     review_workflow_id: Mapped[str] = mapped_column(String(120))
+    review_started_at: Mapped[datetime | None] = mapped_column()
+    review_started_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    assigned_reviewer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     decided_by: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )

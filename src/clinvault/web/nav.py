@@ -50,8 +50,13 @@ UPLOAD_DOCUMENTS = NavEntry(
 REVIEW_QUEUE = NavEntry(
     "Review queue",
     "portal.credentials.review_queue",
-    also=("portal.credentials.document", "portal.credentials.decide"),
+    also=(
+        "portal.credentials.document",
+        "portal.credentials.decide",
+        "portal.credentials.start_review",
+    ),
 )
+EXPIRING_CREDENTIALS = NavEntry("Expiring credentials", "portal.credentials.expiring")
 PATIENTS = NavEntry(
     "Patients",
     "portal.patient.list",
@@ -146,6 +151,7 @@ ROLE_ENTRIES: Mapping[Role, tuple[NavEntry, ...]] = {
         USERS,
         INVITE_USER,
         AUDIT_LOG,
+        EXPIRING_CREDENTIALS,
     ),
     Role.DOCTOR: (
         PATIENTS,
@@ -164,7 +170,7 @@ ROLE_ENTRIES: Mapping[Role, tuple[NavEntry, ...]] = {
         UPLOAD_DOCUMENTS,
     ),
     Role.CLERK: (PATIENTS, APPOINTMENTS, IMPORT_RECORDS),
-    Role.CREDENTIALING_REVIEWER: (REVIEW_QUEUE,),
+    Role.CREDENTIALING_REVIEWER: (REVIEW_QUEUE, EXPIRING_CREDENTIALS),
     Role.PHARMACIST: (PHARMACY_QUEUE, VERIFY_PRESCRIPTION),
     Role.PATIENT: (MY_CHART, MY_PRESCRIPTIONS, MY_CARE_PLANS),
 }

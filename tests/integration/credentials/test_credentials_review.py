@@ -81,10 +81,10 @@ async def test_each_status_transition_and_the_practitioner_is_told(
         f"/api/credentials/submissions/{created['reference']}", headers=headers
     )
     assert submission.json()["status"] == "rejected"
-    outcome = await wait_for_mail(container, user.email, "was rejected")
+    # Both decisions in one email: the last waiting document was decided.
+    outcome = await wait_for_mail(container, user.email, "1 verified, 1 rejected")
     assert "not legible" in mail_text(outcome)
     assert "Blurred scan" not in mail_text(outcome)
-    await wait_for_mail(container, user.email, "was verified")
     listing = (await client.get("/api/notifications", headers=headers)).json()
     kinds = {item["title"] for item in listing["items"]}
     assert any("rejected" in title for title in kinds)

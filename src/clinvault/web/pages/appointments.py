@@ -33,6 +33,7 @@ from clinvault.records.pagination import PageRequest
 from clinvault.records.patients.service import PatientService
 from clinvault.web.local_time import zone_of
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
+from clinvault.web.pages.licence_flags import PractitionerNames, with_licence_flags
 from clinvault.web.pages.patients import app_field_errors, field_errors, form_values, page_count
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal
@@ -48,10 +49,12 @@ BOOKING_FIELDS = ("practitioner_id", "day", "start", "minutes", "reason")
 async def people_names(
     session: AsyncSession, container: Container, principal: Principal
 ) -> dict[uuid.UUID, str]:
-    """Names of the organization's doctors and nurses, for staff; nothing for others."""
+    """Names of the organization's doctors and nurses (with their licence flags), for
+    staff; nothing for others."""
     if not identity_policies.can_list_practitioners(principal):
         return {}
-    return await UserService(session, container).practitioners(principal)
+    names = await UserService(session, container).practitioners(principal)
+    return await with_licence_flags(session, container, principal, names)
 
 
 async def _patient_names(
@@ -139,7 +142,9 @@ def _booking_page(
     }
     data.update(values)
     ordered = sorted(data["practitioners"].items(), key=lambda item: item[1].casefold())
-    data["practitioner_labels"] = {str(key): name for key, name in ordered}
+    people = data["practitioners"]
+    label = people.label if isinstance(people, PractitionerNames) else (lambda _, name: name)
+    data["practitioner_labels"] = {str(key): label(key, name) for key, name in ordered}
     return render(
         request, "appointments_new.html", data, principal=principal, status_code=status_code
     )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from clinvault.bootstrap import Container
 from clinvault.credentials import policies
 from clinvault.credentials.review import ReviewService
+from clinvault.credentials.review_work import ReviewWork
 from clinvault.credentials.schemas import DecisionRequest, DocumentStatus
 from clinvault.credentials.service import CredentialService
 from clinvault.deps import ContainerDep, SessionDep
@@ -29,6 +30,7 @@ from clinvault.errors import (
     DecisionInvalid,
     PermissionDenied,
 )
+from clinvault.errors.credentials import ReviewAssigneeInvalid
 from clinvault.identity.principal import Principal
 from clinvault.middleware import PORTAL_CSP
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
@@ -52,6 +54,8 @@ PREVIEW_CSP = "default-src 'none'; frame-ancestors 'self'; base-uri 'none'; form
 NOTICES = {
     "verified": "The document is verified. The practitioner is told.",
     "rejected": "The document is rejected. The practitioner is told, with your reason.",
+    "started": "The review is started and assigned to you.",
+    "assigned": "The review is assigned.",
 }
 
 
@@ -67,11 +71,10 @@ async def review_queue(
 ) -> Response:
     chosen_status = DocumentStatus(status) if status in STATUS_LABELS else None
     offset = (page - 1) * PAGE_SIZE
-    result = await ReviewService(session, container).queue(
+    result = await ReviewWork(session, container).queue(
         principal,
         status=chosen_status,
         category=category or None,
-        practitioner_id=None,
         limit=PAGE_SIZE,
         offset=offset,
     )
@@ -91,6 +94,39 @@ async def review_queue(
             "categories": await CredentialService(session, container).categories(principal),
             "previous_link": page_link(page - 1) if page > 1 else None,
             "next_link": page_link(page + 1) if offset + PAGE_SIZE < result.total else None,
+            "sla_days": container.settings.credentials.review_sla_business_days,
+            **template_helpers(),
+        },
+        principal=principal,
+    )
+
+
+EXPIRING_CHOICES = (30, 60, 90, 180, 365)
+
+
+@router.get("/credentials/expiring", name="portal.credentials.expiring")
+async def expiring(
+    request: Request,
+    principal: PortalPrincipal,
+    session: SessionDep,
+    container: ContainerDep,
+    days: Annotated[int, Query(ge=0, le=730)] = 60,
+    category: Annotated[str, Query(max_length=64)] = "",
+) -> Response:
+    """Verified documents of the organization that expire within `days` days."""
+    found = await ReviewWork(session, container).expiring(
+        principal, within_days=days, category=category or None
+    )
+    categories = await CredentialService(session, container).categories(principal)
+    return render(
+        request,
+        "credentials_expiring.html",
+        {
+            "found": found,
+            "filters": {"days": days, "category": category},
+            "day_choices": sorted({*EXPIRING_CHOICES, days}),
+            "categories": categories,
+            "labels": category_labels(categories),
             **template_helpers(),
         },
         principal=principal,
@@ -110,8 +146,12 @@ async def _document_page(
     status_code: int = 200,
 ) -> Response:
     service = CredentialService(session, container)
-    document = await service.document(principal, document_id)
+    document = await service.document(principal, document_id, start_review=False)
     own = document.practitioner_id == principal.user_id
+    reviewer = policies.is_reviewer(principal)
+    work = (
+        await ReviewWork(session, container).document(principal, document_id) if reviewer else None
+    )
     return render(
         request,
         "credentials_document.html",
@@ -119,7 +159,9 @@ async def _document_page(
             "document": document,
             "labels": category_labels(await service.categories(principal)),
             "own": own,
-            "reviewer": policies.is_reviewer(principal),
+            "reviewer": reviewer,
+            "work": work,
+            "may_decide": reviewer and not own,
             "decidable": document.status in (DocumentStatus.SUBMITTED, DocumentStatus.IN_REVIEW)
             and document.is_current,
             "previewable": document.content_type in PREVIEW_TYPES,
@@ -189,6 +231,33 @@ async def decide(
     return see_other(f"/credentials/documents/{document_id}?notice={body.decision}")
 
 
+@router.post("/credentials/documents/{document_id}/review", name="portal.credentials.start_review")
+async def start_review(
+    request: Request,
+    document_id: uuid.UUID,
+    form: VerifiedForm,
+    principal: PortalPrincipal,
+    session: SessionDep,
+    container: ContainerDep,
+) -> Response:
+    """Start the review (assigned to oneself) or assign it to another reviewer."""
+    chosen = form.get("assignee").strip()
+    try:
+        assignee = uuid.UUID(chosen) if chosen else None
+    except ValueError:
+        assignee = uuid.UUID(int=0)
+    try:
+        await ReviewWork(session, container).start_review(principal, document_id, assignee)
+    except (ReviewAssigneeInvalid, CredentialAlreadyDecided, PermissionDenied) as error:
+        await discard_changes(session)
+        return await _document_page(
+            request, session, container, principal, document_id,
+            error=error.detail, status_code=error.status,
+        )  # fmt: skip
+    notice = "started" if assignee in (None, principal.user_id) else "assigned"
+    return see_other(f"/credentials/documents/{document_id}?notice={notice}")
+
+
 @router.get("/credentials/documents/{document_id}/content", name="portal.credentials.content")
 async def document_content(
     document_id: uuid.UUID,
@@ -197,7 +266,9 @@ async def document_content(
     container: ContainerDep,
     download: bool = False,
 ) -> StreamingResponse:
-    content = await CredentialService(session, container).content(principal, document_id)
+    content = await CredentialService(session, container).content(
+        principal, document_id, start_review=False
+    )
     inline = not download and content.content_type in PREVIEW_TYPES
     ascii_name = content.filename.encode("ascii", "replace").decode().replace('"', "_")
     disposition = (
