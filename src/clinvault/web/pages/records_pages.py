@@ -6,6 +6,7 @@ import math
 import uuid
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from clinvault.bootstrap import Container
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import PatientNotFound, RequestInvalid
 from clinvault.identity.principal import Principal, Role
+from clinvault.localtime import NonexistentLocalTime, from_local
 from clinvault.records import policies
 from clinvault.records.appointments.repository import AppointmentFilter
 from clinvault.records.appointments.schemas import AppointmentRead
@@ -26,6 +28,7 @@ from clinvault.records.medical.service import MedicalRecordService
 from clinvault.records.pagination import MAX_PAGE_SIZE, PageRequest
 from clinvault.records.patients.schemas import PatientRead
 from clinvault.records.patients.service import PatientService
+from clinvault.web.local_time import zone_of
 from clinvault.web.pages import form_errors as wording
 from clinvault.web.pages.appointments import people_names
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
@@ -166,11 +169,21 @@ async def _writable_patient(
     return patient
 
 
-def _recorded_at(text: str) -> str | None:
-    """A datetime-local value read as UTC (the portal shows every time in UTC)."""
+def _recorded_at(text: str, zone: ZoneInfo) -> str | None:
+    """A datetime-local value read on the viewer's wall clock, as a UTC ISO instant.
+
+    Anything else is passed on for the schema to refuse; a time skipped by a
+    change to summer time raises NonexistentLocalTime.
+    """
     if not text:
         return None
-    return text + "Z" if len(text) in (16, 19) and "T" in text else text
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        return text
+    return from_local(moment.date(), moment.time(), zone).isoformat()
 
 
 @router.get("/patients/{patient_id:uuid}/records/new", name="portal.record.new")
@@ -203,7 +216,11 @@ async def create_record(
         "title": values["title"] or None,
         "content": values["content"] or None,
     }
-    recorded_at = _recorded_at(values["recorded_at"])
+    try:
+        recorded_at = _recorded_at(values["recorded_at"], zone_of(request))
+    except NonexistentLocalTime as gap:
+        errors = {"recorded_at": str(gap)}
+        return _record_form(request, principal, patient, 400, values=values, errors=errors)
     if recorded_at is not None:
         body["recorded_at"] = recorded_at
     try:
