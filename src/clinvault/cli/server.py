@@ -23,6 +23,11 @@ from clinvault.config import Settings, announce_listen_address
 
 APP_FACTORY = "clinvault.main:create_app"
 GRACEFUL_SHUTDOWN_SECONDS = 20
+# With --workers, uvicorn kills a worker that does not answer its supervisor's ping in
+# time (5 s by default). A worker importing the application holds the GIL for seconds
+# on a busy host, so at that default a loaded machine kills every worker before it has
+# started, over and over, and the server never comes up.
+WORKER_HEALTHCHECK_SECONDS = 120
 DEFAULT_GRACE_SECONDS = 20
 
 
@@ -102,6 +107,7 @@ def serve(
         access_log=False,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
     )
 
 

@@ -54,3 +54,22 @@ def test_logs_are_json_unless_stderr_is_a_terminal(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr("sys.stderr", io.StringIO())
     assert wants_json(None) is True
     assert wants_json(False) is False
+
+
+def test_serve_gives_workers_time_to_import_on_a_busy_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from clinvault.cli.app import app
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_args, **kwargs: calls.append(kwargs))
+    monkeypatch.setenv("CLINVAULT_HOME", str(tmp_path))
+    result = CliRunner().invoke(app, ["serve", "--workers", "2", "--no-migrate"])
+    assert result.exit_code == 0, result.output
+    (kwargs,) = calls
+    assert kwargs["workers"] == 2
+    # uvicorn's default of 5 s kills workers still importing on a loaded machine.
+    assert int(str(kwargs["timeout_worker_healthcheck"])) >= 60
