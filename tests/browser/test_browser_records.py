@@ -104,7 +104,7 @@ async def test_clerk_registers_doctor_records_and_patient_sees_it(
     await page.get_by_label("Gender").select_option("female")
     await page.get_by_label("Phone (optional)").fill("(555) 010-0142")
     await page.get_by_role("button", name="Register patient").click()
-    await expect(page.locator("#last_name-error")).to_have_text("Fill in this field.")
+    await expect(page.locator("#last_name-error")).to_have_text("Enter the last name.")
     await expect(page.get_by_label("Last name")).to_be_focused()
     await page.get_by_label("Last name").fill("Moreau")
     await page.get_by_role("button", name="Register patient").click()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
 from pydantic import ValidationError
@@ -23,6 +23,7 @@ from clinvault.bootstrap import Container
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import AppointmentCancelled, AppointmentClash, RequestInvalid
 from clinvault.identity.principal import Principal
+from clinvault.localtime import NonexistentLocalTime, as_utc, from_local
 from clinvault.records import policies
 from clinvault.records.appointments.changes import AppointmentChanges
 from clinvault.records.appointments.repository import AppointmentFilter
@@ -35,6 +36,7 @@ from clinvault.records.appointments.service import BOOKING_DENIED, AppointmentSe
 from clinvault.records.pagination import PageRequest
 from clinvault.records.patients.schemas import PatientRead
 from clinvault.records.patients.service import PatientService
+from clinvault.web.local_time import zone_of
 from clinvault.web.pages import form_errors as wording
 from clinvault.web.pages.appointments import (
     BOOKING_FIELDS,
@@ -50,7 +52,7 @@ from clinvault.web.session import PortalPrincipal, safe_next
 
 router = portal_router()
 
-MOVE_FIELDS = ("practitioner_id", "day", "start", "minutes", "timezone", "why")
+MOVE_FIELDS = ("practitioner_id", "day", "start", "minutes", "why")
 MAX_WHY = 500
 
 
@@ -63,15 +65,15 @@ async def _changeable(
     return appointment, patient
 
 
-def _prefilled(appointment: AppointmentRead) -> dict[str, str]:
-    starts = appointment.starts_at.astimezone(UTC)
+def _prefilled(appointment: AppointmentRead, zone: ZoneInfo) -> dict[str, str]:
+    """The form's values for the appointment as it is, on the viewer's wall clock."""
+    starts = as_utc(appointment.starts_at).astimezone(zone)
     minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
     return {
         "practitioner_id": str(appointment.practitioner_id),
         "day": starts.date().isoformat(),
         "start": starts.strftime("%H:%M"),
         "minutes": str(minutes),
-        "timezone": "UTC",
         "why": "",
     }
 
@@ -101,7 +103,7 @@ async def _move_page(
     data: dict[str, Any] = {
         "appointment": appointment,
         "patient": patient,
-        "values": _prefilled(appointment),
+        "values": _prefilled(appointment, zone_of(request)),
         "errors": {},
         "error": None,
         "clash": None,
@@ -113,15 +115,14 @@ async def _move_page(
     return render(request, template, data, principal=principal, status_code=status_code)
 
 
-def _slot(values: dict[str, str]) -> tuple[datetime | None, datetime | None, dict[str, str]]:
-    """Start and end from the form's day, time, duration and zone; every problem at once."""
-    errors = wording.missing(values, ("day", "start", "minutes", "timezone"), wording.APPOINTMENT)
-    zone = day = clock = None
+def _slot(
+    values: dict[str, str], zone: ZoneInfo
+) -> tuple[datetime | None, datetime | None, dict[str, str]]:
+    """Start and end from the form's day, time (on the viewer's wall clock in `zone`)
+    and duration; every problem at once."""
+    errors = wording.missing(values, ("day", "start", "minutes"), wording.APPOINTMENT)
+    day = clock = None
     minutes = int(values["minutes"]) if values["minutes"].isdigit() else 0
-    try:
-        zone = ZoneInfo(values["timezone"]) if values["timezone"] else None
-    except (ZoneInfoNotFoundError, ValueError):
-        errors.setdefault("timezone", wording.APPOINTMENT["timezone"].invalid)
     try:
         day = date.fromisoformat(values["day"]) if values["day"] else None
     except ValueError:
@@ -132,9 +133,12 @@ def _slot(values: dict[str, str]) -> tuple[datetime | None, datetime | None, dic
         errors.setdefault("start", wording.APPOINTMENT["start"].invalid)
     if values["minutes"] and not 0 < minutes <= 24 * 60:
         errors.setdefault("minutes", wording.APPOINTMENT["minutes"].invalid)
-    if errors or zone is None or day is None or clock is None:
+    if errors or day is None or clock is None:
         return None, None, errors
-    starts = datetime.combine(day, clock, tzinfo=zone)
+    try:
+        starts = from_local(day, clock, zone)
+    except NonexistentLocalTime as error:
+        return None, None, {"start": str(error)}
     return starts, starts + timedelta(minutes=minutes), errors
 
 
@@ -147,9 +151,9 @@ def _why_error(why: str, what: str) -> dict[str, str]:
 
 
 def _update(
-    values: dict[str, str],
+    values: dict[str, str], zone: ZoneInfo
 ) -> tuple[AppointmentUpdate | None, dict[str, str]]:
-    starts, ends, errors = _slot(values)
+    starts, ends, errors = _slot(values, zone)
     errors.update(_why_error(values["why"], "moved"))
     if not values["practitioner_id"]:
         errors["practitioner_id"] = wording.APPOINTMENT["practitioner_id"].missing
@@ -197,7 +201,7 @@ async def reschedule_review(
     """Check the form and show the confirmation; nothing is changed yet."""
     appointment, patient = await _changeable(session, container, principal, appointment_id)
     values = form_values(form, MOVE_FIELDS)
-    data, errors = _update(values)
+    data, errors = _update(values, zone_of(request))
     page = (request, session, container, principal, appointment, patient)
     if data is None:
         return await _move_page(*page, status_code=400, values=values, errors=errors)
@@ -219,7 +223,7 @@ async def reschedule(
 ) -> Response:
     appointment, patient = await _changeable(session, container, principal, appointment_id)
     values = form_values(form, MOVE_FIELDS)
-    data, errors = _update(values)
+    data, errors = _update(values, zone_of(request))
     page = (request, session, container, principal, appointment, patient)
     if data is None:
         return await _move_page(*page, status_code=400, values=values, errors=errors)
@@ -360,12 +364,10 @@ async def follow_up(
     values = dict.fromkeys(BOOKING_FIELDS, "")
     values.update(
         practitioner_id=str(chosen) if chosen in practitioners else "",
-        day=(datetime.now(UTC).date() + timedelta(days=7)).isoformat(),
+        day=(datetime.now(zone_of(request)).date() + timedelta(days=7)).isoformat(),
         minutes="30",
         reason="Follow-up",
     )
-    if "timezone" in values:
-        values["timezone"] = "UTC"
     return _booking_page(
         request, principal, patient=patient, practitioners=practitioners, values=values
     )

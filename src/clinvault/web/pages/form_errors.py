@@ -73,9 +73,6 @@ APPOINTMENT = {
     "day": Wording("Enter the date.", "Enter the date as a real date, for example 2030-05-01."),
     "start": Wording("Enter the start time.", "Enter the start time as hours and minutes, 09:30."),
     "minutes": Wording("Choose a duration.", "Choose a duration from the list."),
-    "timezone": Wording(
-        "Enter a time zone.", "Enter a time zone such as UTC, Europe/Paris or America/New_York."
-    ),
     "reason": Wording("Enter the reason.", "Enter a reason of up to 500 characters on one line."),
     "why": Wording("Say why.", "Give the reason in up to 500 characters on one line."),
 }

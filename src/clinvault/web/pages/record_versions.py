@@ -11,8 +11,8 @@ from __future__ import annotations
 import difflib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
 from pydantic import ValidationError
@@ -20,17 +20,19 @@ from pydantic import ValidationError
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import MedicalRecordSuperseded, RequestInvalid
 from clinvault.identity.principal import Principal
+from clinvault.localtime import NonexistentLocalTime, as_utc, format_moment
 from clinvault.records import policies
 from clinvault.records.medical.schemas import PRIORITIES, RECORD_TYPES, RecordAmendment, RecordRead
 from clinvault.records.medical.service import WRITE_DENIED, MedicalRecordService
 from clinvault.records.patients.schemas import PatientRead
 from clinvault.records.patients.service import PatientService
+from clinvault.web.local_time import zone_of
 from clinvault.web.pages import form_errors as wording
 from clinvault.web.pages.appointments import people_names
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.pages.form_errors import plain_errors
 from clinvault.web.pages.patients import app_field_errors, form_values
-from clinvault.web.pages.records_pages import TYPE_LABELS
+from clinvault.web.pages.records_pages import TYPE_LABELS, _recorded_at
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal
 
@@ -63,11 +65,11 @@ class Version:
     content_diff: list[tuple[str, str]]
 
 
-def _shown(record: RecordRead, name: str) -> str:
+def _shown(record: RecordRead, name: str, zone: ZoneInfo) -> str:
     if name == "record_type":
         return TYPE_LABELS.get(record.record_type, record.record_type)
     if name == "recorded_at":
-        return record.recorded_at.astimezone(UTC).strftime("%d %b %Y %H:%M UTC")
+        return format_moment(as_utc(record.recorded_at), zone)
     return str(getattr(record, name))
 
 
@@ -80,7 +82,7 @@ def _content_diff(before: str, after: str) -> list[tuple[str, str]]:
     return lines
 
 
-def compare(versions: list[RecordRead]) -> list[Version]:
+def compare(versions: list[RecordRead], zone: ZoneInfo) -> list[Version]:
     """Each version with its changes from the one before, newest first."""
     shown: list[Version] = []
     for index, record in enumerate(versions):
@@ -89,7 +91,7 @@ def compare(versions: list[RecordRead]) -> list[Version]:
         content_diff: list[tuple[str, str]] = []
         if previous is not None:
             for name in FIELD_LABELS:
-                old, new = _shown(previous, name), _shown(record, name)
+                old, new = _shown(previous, name, zone), _shown(record, name, zone)
                 if old == new:
                     continue
                 if name == "content":
@@ -112,7 +114,7 @@ async def record_page(
     patient = await PatientService(session, container).get(principal, versions[0].patient_id)
     values = {
         "patient": patient,
-        "versions": compare(versions),
+        "versions": compare(versions, zone_of(request)),
         "latest": versions[-1],
         "names": await people_names(session, container, principal),
         "can_amend": policies.can_write_records(principal),
@@ -148,7 +150,7 @@ def _amend_form(
             "priority": record.priority,
             "title": record.title,
             "content": record.content,
-            "recorded_at": record.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"),
+            "recorded_at": _wall_clock(record, zone_of(request)),
         },
         "errors": {},
         "error": None,
@@ -174,10 +176,9 @@ async def amend_form(
     return _amend_form(request, principal, record, patient)
 
 
-def _recorded_at(text: str) -> str | None:
-    if not text:
-        return None
-    return text + "Z" if len(text) in (16, 19) and "T" in text else text
+def _wall_clock(record: RecordRead, zone: ZoneInfo) -> str:
+    """The datetime-local value of when the record was observed, in the viewer's zone."""
+    return as_utc(record.recorded_at).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
 
 @router.post("/records/{record_id:uuid}/amend", name="portal.record.amend")
@@ -193,9 +194,12 @@ async def amend(
     values = form_values(form, AMEND_FIELDS)
     errors = wording.missing(values, REQUIRED, wording.RECORD)
     body: dict[str, str | None] = {name: values[name] or None for name in REQUIRED}
-    shown_before = record.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
-    if values["recorded_at"] != shown_before:  # else keep the stored instant to the second
-        body["recorded_at"] = _recorded_at(values["recorded_at"])
+    if values["recorded_at"] != _wall_clock(record, zone_of(request)):
+        # else the stored instant is kept to the second
+        try:
+            body["recorded_at"] = _recorded_at(values["recorded_at"], zone_of(request))
+        except NonexistentLocalTime as gap:
+            errors["recorded_at"] = str(gap)
     data: RecordAmendment | None = None
     try:
         data = RecordAmendment.model_validate(body)
