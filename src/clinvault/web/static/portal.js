@@ -9,9 +9,10 @@
     }
     // Prevent a double submission while the server answers.
     document.querySelectorAll("form").forEach(function (form) {
-      form.addEventListener("submit", function () {
+      form.addEventListener("submit", function (event) {
         form.querySelectorAll("button[type='submit']").forEach(function (button) {
-          window.setTimeout(function () { button.disabled = true; }, 0);
+          // Not when a check in the page stopped the submission: the user corrects and resends.
+          window.setTimeout(function () { button.disabled = !event.defaultPrevented || form.hasAttribute("data-sending"); }, 0);
         });
       });
     });

@@ -404,6 +404,7 @@
   }
 
   function failed(form, message) {
+    form.removeAttribute("data-sending");
     var box = form.querySelector("[data-upload-progress]");
     if (box) {
       box.querySelector("[data-upload-progress-text]").textContent = message;
@@ -425,6 +426,7 @@
         return;
       }
       event.preventDefault();
+      form.setAttribute("data-sending", "");
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.upload.addEventListener("progress", function (update) {
