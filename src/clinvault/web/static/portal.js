@@ -7,6 +7,33 @@
     if (invalid) {
       invalid.focus();
     }
+    // A table wider than the screen scrolls in its frame: make that frame reachable by
+    // keyboard (a named region in the tab order) while, and only while, it scrolls.
+    var frames = document.querySelectorAll(".table-wrap");
+    function reachable() {
+      frames.forEach(function (frame) {
+        if (frame.scrollWidth > frame.clientWidth) {
+          if (!frame.hasAttribute("data-scroll-frame")) {
+            var caption = frame.querySelector("caption");
+            var heading = frame.closest("section") && frame.closest("section").querySelector("h1, h2, h3");
+            var name = (caption || heading || document.querySelector("h1") || {}).textContent || "Table";
+            frame.setAttribute("data-scroll-frame", "");
+            frame.setAttribute("tabindex", "0");
+            frame.setAttribute("role", "region");
+            frame.setAttribute("aria-label", name.trim() + " (scrolls sideways)");
+          }
+        } else if (frame.hasAttribute("data-scroll-frame")) {
+          frame.removeAttribute("data-scroll-frame");
+          frame.removeAttribute("tabindex");
+          frame.removeAttribute("role");
+          frame.removeAttribute("aria-label");
+        }
+      });
+    }
+    if (frames.length) {
+      reachable();
+      window.addEventListener("resize", reachable);
+    }
     // Prevent a double submission while the server answers.
     document.querySelectorAll("form").forEach(function (form) {
       form.addEventListener("submit", function (event) {
