@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from tests.factories import DEFAULT_PASSWORD, unique, unique_npi
 from tests.integration.role_matrix_careplans import BUILDERS as CAREPLAN_BUILDERS
 from tests.integration.role_matrix_prescriptions import BUILDERS as PRESCRIPTION_BUILDERS
+from tests.integration.role_matrix_self_service import BUILDERS as SELF_SERVICE_BUILDERS
 from tests.integration.role_matrix_world import (
     ATTACHMENT,
     Account,
@@ -347,6 +348,7 @@ BUILDERS: dict[str, Builder] = {
     "ingest.settings.update": ingest_route,
     **PRESCRIPTION_BUILDERS,
     **CAREPLAN_BUILDERS,
+    **SELF_SERVICE_BUILDERS,
     "health.status": lambda w, c, a: _plain(c),
     "health.live": lambda w, c, a: _plain(c),
     "health.ready": lambda w, c, a: _plain(c),

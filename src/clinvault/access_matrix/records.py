@@ -15,6 +15,20 @@ from clinvault.access_matrix.model import (
 )
 from clinvault.access_matrix.shapes import chart_route, create_route, foreign_reference, list_route
 
+# The patient's own chart: its download (a FHIR Bundle) and who opened it.
+SELF_SERVICE = [
+    *chart_route(
+        "GET", "/api/patients/{patient_id}/export", "records.patient.export", 200, (Actor.PATIENT,)
+    ),
+    *chart_route(
+        "GET",
+        "/api/patients/{patient_id}/access-report",
+        "records.patient.access_report",
+        200,
+        (Actor.PATIENT,),
+    ),
+]
+
 PATIENTS = [
     Case(
         "POST",
@@ -46,6 +60,7 @@ PATIENTS = [
         200,
         FRONT_DESK,
     ),
+    *SELF_SERVICE,
 ]
 
 RECORDS = [
@@ -110,5 +125,44 @@ APPOINTMENTS = [
         "records.appointment.cancel",
         200,
         FRONT_DESK,
+    ),
+    # Patient self-service: a request for one's own chart, cancelling one's own appointment.
+    Case(
+        "POST",
+        "/api/appointments/requests",
+        "records.appointment.request",
+        Scenario.TENANT,
+        cells(403, patient=201),
+    ),
+    foreign_reference(
+        "POST",
+        "/api/appointments/requests",
+        "records.appointment.request",
+        404,
+        (Actor.PATIENT,),
+        "patient_id",
+    ),
+    *chart_route(
+        "POST",
+        "/api/appointments/{appointment_id}/patient-cancel",
+        "records.appointment.patient_cancel",
+        200,
+        (Actor.PATIENT,),
+    ),
+    *chart_route(
+        "POST",
+        "/api/appointments/{appointment_id}/confirm",
+        "records.appointment.confirm",
+        200,
+        FRONT_DESK,
+        "a pending request",
+    ),
+    *chart_route(
+        "POST",
+        "/api/appointments/{appointment_id}/decline",
+        "records.appointment.decline",
+        200,
+        FRONT_DESK,
+        "a pending request",
     ),
 ]

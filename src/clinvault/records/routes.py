@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from clinvault.records.appointments.request_routes import router as appointment_requests
 from clinvault.records.appointments.routes import router as appointments
+from clinvault.records.export.routes import router as chart_exports
 from clinvault.records.medical.attachment_routes import (
     body_limit_overrides as body_limit_overrides,
 )
@@ -19,4 +21,6 @@ routers: list[APIRouter] = [
     medical_records,
     attachments,
     appointments,
+    appointment_requests,
+    chart_exports,
 ]

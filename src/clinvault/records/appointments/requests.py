@@ -29,7 +29,7 @@ from clinvault.errors import (
     PractitionerInvalid,
 )
 from clinvault.errors.records import AppointmentCancelTooLate, AppointmentNotRequested
-from clinvault.identity.principal import Principal
+from clinvault.identity.principal import Principal, Role
 from clinvault.mail.ports import MailDeliveryFailed
 from clinvault.models.records import Appointment
 from clinvault.notifications.service import notify
@@ -83,6 +83,10 @@ class AppointmentSelfService:
     ) -> AppointmentRead:
         """A patient asks for a slot in a window; it waits for the front desk."""
         context.describe_resource("appointment")
+        require(
+            principal.has(Role.PATIENT),
+            "Only patients request appointments online; staff book them.",
+        )
         own = await self.patients.own_patient_id(principal)
         wanted = data.patient_id or own
         patient = None if wanted is None else await self.patients.lookup(principal, wanted)

@@ -8,6 +8,8 @@ organization on them, by anyone but the patient.
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault import context
@@ -22,8 +24,10 @@ class ChartAccessReport:
         self.exports = ChartExportService(session, container)
         self.events = ChartAccessService(session)
 
-    async def own_chart(self, principal: Principal, *, page: int = 1) -> ChartAccessPage:
-        chart = await self.exports.gather(principal)
+    async def own_chart(
+        self, principal: Principal, *, page: int = 1, patient_id: uuid.UUID | None = None
+    ) -> ChartAccessPage:
+        chart = await self.exports.gather(principal, patient_id)
         resources = {
             "patient": [str(chart.patient.id)],
             "medical_record": [str(record.id) for record in chart.records],

@@ -6,6 +6,7 @@ download itself appears in the audit log like any read.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,13 +41,19 @@ class ChartExportService:
         self.container = container
         self.patients = PatientService(session, container)
 
-    async def own_patient(self, principal: Principal) -> PatientRead:
-        """The principal's own chart; 404 when the account has none, 403 for staff."""
-        context.describe_resource("patient")
-        own = await self.patients.own_patient_id(principal)
-        if own is None:
+    async def own_patient(
+        self, principal: Principal, patient_id: uuid.UUID | None = None
+    ) -> PatientRead:
+        """The chart (the principal's own by default) if the principal is its patient.
+
+        Another patient's chart is 404 to a patient; to staff a chart is 403 here.
+        """
+        context.describe_resource("patient", patient_id)
+        if patient_id is None:
+            patient_id = await self.patients.own_patient_id(principal)
+        if patient_id is None:
             raise PatientNotFound(PATIENT_NOT_FOUND)
-        patient = await self.patients.get(principal, own)
+        patient = await self.patients.get(principal, patient_id)
         context.describe_resource("patient", patient.id)
         require(
             policies.can_export_own_chart(principal, patient.user_id),
@@ -54,8 +61,10 @@ class ChartExportService:
         )
         return patient
 
-    async def gather(self, principal: Principal) -> ChartExport:
-        patient = await self.own_patient(principal)
+    async def gather(
+        self, principal: Principal, patient_id: uuid.UUID | None = None
+    ) -> ChartExport:
+        patient = await self.own_patient(principal, patient_id)
         records_service = MedicalRecordService(self.session, self.container)
         appointments_service = AppointmentService(self.session, self.container)
         records: list[RecordRead] = []
@@ -84,8 +93,10 @@ class ChartExportService:
         context.describe_resource("patient", patient.id)
         return ChartExport(patient, records, appointments, names, complete)
 
-    async def fhir_bundle(self, principal: Principal) -> dict[str, Any]:
-        chart = await self.gather(principal)
+    async def fhir_bundle(
+        self, principal: Principal, patient_id: uuid.UUID | None = None
+    ) -> dict[str, Any]:
+        chart = await self.gather(principal, patient_id)
         return fhir.bundle(chart, utcnow())
 
     async def pdf(self, principal: Principal) -> bytes:
