@@ -21,6 +21,7 @@ from clinvault.identity.mfa_service import MfaService
 from clinvault.identity.principal import Principal
 from clinvault.identity.schemas import MfaEnrollment
 from clinvault.identity.service import AuthService
+from clinvault.web.local_time import zone_of
 from clinvault.web.pages.common import (
     VerifiedForm,
     discard_changes,
@@ -95,7 +96,8 @@ async def home(
     request: Request, principal: PortalPrincipal, session: SessionDep, container: ContainerDep
 ) -> Response:
     user = await AuthService(session, container).profile(principal)
-    panels = await home_panels(session, container, principal, user.time_zone)
+    # The viewer's zone: their own, else the organization's, else UTC.
+    panels = await home_panels(session, container, principal, zone_of(request).key)
     return render(request, "home.html", {"user": user, "panels": panels}, principal=principal)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from fastapi import Request, Response
 from pydantic import ValidationError
@@ -20,10 +20,12 @@ from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import RequestInvalid
 from clinvault.errors.records import AppointmentCancelTooLate, AppointmentNotRequested
 from clinvault.identity.principal import Principal
+from clinvault.localtime import NonexistentLocalTime, from_local, zone_or_none
 from clinvault.records.appointments.requests import CANCEL_CUTOFF, AppointmentSelfService
 from clinvault.records.appointments.schemas import REQUESTED, AppointmentRequestCreate
 from clinvault.records.appointments.service import AppointmentService
 from clinvault.records.export.service import ChartExportService
+from clinvault.web.local_time import zone_of
 from clinvault.web.pages.appointments import people_names
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.pages.patients import app_field_errors, field_errors, form_values
@@ -50,7 +52,7 @@ def _request_page(
             **dict.fromkeys(REQUEST_FIELDS, ""),
             "earliest": "09:00",
             "latest": "12:00",
-            "timezone": "UTC",
+            "timezone": zone_of(request).key,
         },
         "errors": {},
         "error": None,
@@ -73,11 +75,13 @@ async def request_form(
     return _request_page(request, principal, practitioners=practitioners)
 
 
-def _window(values: dict[str, str], errors: dict[str, str]) -> tuple[str | None, str | None]:
-    """ISO start and end of the preferred window, or field errors."""
-    try:
-        zone = ZoneInfo(values["timezone"] or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+def _window(
+    values: dict[str, str], errors: dict[str, str], viewer: ZoneInfo
+) -> tuple[str | None, str | None]:
+    """ISO start and end of the preferred window (read in the chosen zone, by default the
+    viewer's), or field errors; a time skipped by a change to summer time is refused."""
+    zone = zone_or_none(values["timezone"]) if values["timezone"] else viewer
+    if zone is None:
         errors["timezone"] = "Enter a time zone such as UTC, Europe/Paris or America/New_York."
         return None, None
     try:
@@ -93,9 +97,15 @@ def _window(values: dict[str, str], errors: dict[str, str]) -> tuple[str | None,
             errors[name] = "Enter the time as HH:MM."
     if errors:
         return None, None
-    start = datetime.combine(day, clocks[0], tzinfo=zone)
-    end = datetime.combine(day, clocks[1], tzinfo=zone)
-    return start.isoformat(), end.isoformat()
+    moments: list[datetime] = []
+    for name, clock in zip(("earliest", "latest"), clocks, strict=True):
+        try:
+            moments.append(from_local(day, clock, zone))
+        except NonexistentLocalTime as gap:
+            errors[name] = str(gap)
+    if errors:
+        return None, None
+    return moments[0].isoformat(), moments[1].isoformat()
 
 
 @router.post("/my-chart/appointments/request", name="portal.my_appointment.request")
@@ -111,7 +121,7 @@ async def request_appointment(
     values = form_values(form, REQUEST_FIELDS)
     page = {"practitioners": practitioners, "values": values}
     errors: dict[str, str] = {}
-    window_start, window_end = _window(values, errors)
+    window_start, window_end = _window(values, errors, zone_of(request))
     if not values["practitioner_id"]:
         errors["practitioner_id"] = WORDING["practitioner_id"]
     if errors:
