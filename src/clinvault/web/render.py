@@ -24,6 +24,7 @@ from clinvault.timeutil import utcnow
 from clinvault.web import csrf
 from clinvault.web.local_time import local_time, showing_in, zone_label, zone_of
 from clinvault.web.nav import entries_for, role_label
+from clinvault.web.route_paths import route_path
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -34,6 +35,9 @@ environment = Environment(
     undefined=StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    # Templates ship inside the package and change only with a new release: no stat() of
+    # the template file on every render.
+    auto_reload=False,
 )
 environment.globals["role_label"] = role_label
 environment.globals["local_time"] = local_time
@@ -48,7 +52,7 @@ def _route_name(request: Request) -> str | None:
 
 
 def url(request: Request, name: str, **params: Any) -> str:
-    return str(request.app.url_path_for(name, **{k: str(v) for k, v in params.items()}))
+    return route_path(request.app.router, name, {k: str(v) for k, v in params.items()})
 
 
 def page_context(request: Request, principal: Principal | None) -> dict[str, Any]:
