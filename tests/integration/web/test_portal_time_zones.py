@@ -210,3 +210,40 @@ async def test_a_booking_is_read_in_the_viewers_zone_stored_in_utc_and_shown_bac
             "/appointments", params={"start": WINTER_DAY, "days": "1", "practitioner": "all"}
         )
         assert "12 Jan 2027 17:00 CET" in schedule.text
+
+
+async def test_a_records_observation_time_is_read_on_the_viewers_clock(
+    app: FastAPI, container: Container, client: httpx.AsyncClient
+) -> None:
+    org = await create_org(container)
+    doctor = await create_user(container, org, roles=[Role.DOCTOR])
+    async with container.db.unit_of_work() as session:
+        row = await session.get(User, doctor.id)
+        assert row is not None
+        row.time_zone = "America/Chicago"
+    headers = auth_headers((await login(client, doctor.email))["access_token"])
+    created = await client.post(
+        "/api/patients/",
+        json={"first_name": "Ada", "last_name": "Byron", "date_of_birth": "1985-12-10"}
+        | {"gender": "female"},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
+    patient_id = created.json()["id"]
+    page = f"/patients/{patient_id}/records/new"
+    fields = {"record_type": "lab_result", "priority": "normal", "title": "Lipids"}
+    fields |= {"content": "LDL 3.1 mmol/L."}
+    async with portal_as(app, doctor) as portal:
+        form = await portal.get(page)
+        assert "In your time zone, America/Chicago (C" in form.text
+        gap = await post_form(portal, page, page, {**fields, "recorded_at": "2026-03-08T02:30"})
+        assert gap.status_code == 400
+        assert 'id="recorded_at-error"' in gap.text
+        assert "02:30 does not exist on 8 March 2026 in America/Chicago" in gap.text
+        saved = await post_form(portal, page, page, {**fields, "recorded_at": "2026-01-12T10:00"})
+        assert saved.status_code == 303, saved.text
+        chart = await portal.get(f"/patients/{patient_id}")
+        assert "12 Jan 2026 10:00 CST" in chart.text
+    records = await client.get("/api/records/", params={"patient_id": patient_id}, headers=headers)
+    assert records.status_code == 200, records.text
+    assert records.json()["items"][0]["recorded_at"].startswith("2026-01-12T16:00:00")
