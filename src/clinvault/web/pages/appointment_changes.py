@@ -336,11 +336,12 @@ async def cancel(
 async def _last_practitioner(
     session: AsyncSession, container: Container, principal: Principal, patient_id: uuid.UUID
 ) -> uuid.UUID | None:
-    """The practitioner of the patient's latest appointment that was not cancelled."""
+    """The practitioner of the patient's latest appointment that was not cancelled (or of
+    the latest cancelled one, when all were)."""
     result = await AppointmentService(session, container).list_appointments(
         principal, AppointmentFilter(patient_id=patient_id), PageRequest(page=1, page_size=100)
     )
-    kept = [item for item in result.items if item.status != CANCELLED]
+    kept = [item for item in result.items if item.status != CANCELLED] or list(result.items)
     return kept[-1].practitioner_id if kept else None
 
 
