@@ -11,7 +11,7 @@ opens the booking form with the patient and the practitioner filled in.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from clinvault.bootstrap import Container
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import AppointmentCancelled, AppointmentClash, RequestInvalid
 from clinvault.identity.principal import Principal
-from clinvault.localtime import NonexistentLocalTime, as_utc, from_local
+from clinvault.localtime import as_utc
 from clinvault.records import policies
 from clinvault.records.appointments.changes import AppointmentChanges
 from clinvault.records.appointments.repository import AppointmentFilter
@@ -47,6 +47,7 @@ from clinvault.web.pages.appointments import (
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.pages.form_errors import plain_errors
 from clinvault.web.pages.patients import app_field_errors, form_values
+from clinvault.web.pages.slot_form import read_slot
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal, safe_next
 
@@ -115,33 +116,6 @@ async def _move_page(
     return render(request, template, data, principal=principal, status_code=status_code)
 
 
-def _slot(
-    values: dict[str, str], zone: ZoneInfo
-) -> tuple[datetime | None, datetime | None, dict[str, str]]:
-    """Start and end from the form's day, time (on the viewer's wall clock in `zone`)
-    and duration; every problem at once."""
-    errors = wording.missing(values, ("day", "start", "minutes"), wording.APPOINTMENT)
-    day = clock = None
-    minutes = int(values["minutes"]) if values["minutes"].isdigit() else 0
-    try:
-        day = date.fromisoformat(values["day"]) if values["day"] else None
-    except ValueError:
-        errors.setdefault("day", wording.APPOINTMENT["day"].invalid)
-    try:
-        clock = time.fromisoformat(values["start"]) if values["start"] else None
-    except ValueError:
-        errors.setdefault("start", wording.APPOINTMENT["start"].invalid)
-    if values["minutes"] and not 0 < minutes <= 24 * 60:
-        errors.setdefault("minutes", wording.APPOINTMENT["minutes"].invalid)
-    if errors or day is None or clock is None:
-        return None, None, errors
-    try:
-        starts = from_local(day, clock, zone)
-    except NonexistentLocalTime as error:
-        return None, None, {"start": str(error)}
-    return starts, starts + timedelta(minutes=minutes), errors
-
-
 def _why_error(why: str, what: str) -> dict[str, str]:
     if not why:
         return {"why": f"Say why the appointment is {what}: the reason is kept with it."}
@@ -153,7 +127,7 @@ def _why_error(why: str, what: str) -> dict[str, str]:
 def _update(
     values: dict[str, str], zone: ZoneInfo
 ) -> tuple[AppointmentUpdate | None, dict[str, str]]:
-    starts, ends, errors = _slot(values, zone)
+    starts, ends, errors = read_slot(values, zone)
     errors.update(_why_error(values["why"], "moved"))
     if not values["practitioner_id"]:
         errors["practitioner_id"] = wording.APPOINTMENT["practitioner_id"].missing

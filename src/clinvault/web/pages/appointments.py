@@ -9,7 +9,7 @@ organization's, else UTC; web/local_time.py) and stored in UTC.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,17 +24,21 @@ from clinvault.errors import AppointmentClash, RequestInvalid
 from clinvault.identity import policies as identity_policies
 from clinvault.identity.principal import Principal, Role
 from clinvault.identity.users_service import UserService
-from clinvault.localtime import NonexistentLocalTime, format_moment, from_local, local_midnight
+from clinvault.localtime import format_moment, local_midnight
 from clinvault.records import policies
 from clinvault.records.appointments.repository import AppointmentFilter
 from clinvault.records.appointments.schemas import AppointmentCreate
 from clinvault.records.appointments.service import AppointmentService
 from clinvault.records.pagination import PageRequest
 from clinvault.records.patients.service import PatientService
+from clinvault.timeutil import utcnow
 from clinvault.web.local_time import zone_of
+from clinvault.web.pages import form_errors as wording
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
+from clinvault.web.pages.form_errors import plain_errors
 from clinvault.web.pages.licence_flags import PractitionerNames, with_licence_flags
-from clinvault.web.pages.patients import app_field_errors, field_errors, form_values, page_count
+from clinvault.web.pages.patients import app_field_errors, form_values, page_count
+from clinvault.web.pages.slot_form import read_slot
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal
 
@@ -172,33 +176,6 @@ async def new_appointment(
     return _booking_page(request, principal, patient=patient, practitioners=practitioners)
 
 
-def _starts_at(
-    values: dict[str, str], errors: dict[str, str], zone: ZoneInfo
-) -> tuple[str | None, str | None]:
-    """UTC ISO start and end from the form's day, time (on the viewer's wall clock in
-    `zone`) and duration, or field errors; a time skipped by a DST change is refused."""
-    try:
-        day = date.fromisoformat(values["day"])
-    except ValueError:
-        errors["day"] = "Enter the date as YYYY-MM-DD."
-        return None, None
-    try:
-        clock = time.fromisoformat(values["start"])
-    except ValueError:
-        errors["start"] = "Enter the start time as HH:MM."
-        return None, None
-    minutes = int(values["minutes"]) if values["minutes"] in DURATIONS else 0
-    if not minutes:
-        errors["minutes"] = "Choose a duration from the list."
-        return None, None
-    try:
-        starts = from_local(day, clock, zone)
-    except NonexistentLocalTime as error:
-        errors["start"] = str(error)
-        return None, None
-    return starts.isoformat(), (starts + timedelta(minutes=minutes)).isoformat()
-
-
 @router.post("/patients/{patient_id:uuid}/appointments/new", name="portal.appointment.book")
 async def book(
     request: Request,
@@ -213,22 +190,22 @@ async def book(
     practitioners = await people_names(session, container, principal)
     values = form_values(form, BOOKING_FIELDS)
     page = {"patient": patient, "practitioners": practitioners, "values": values}
-    errors: dict[str, str] = {}
-    starts_at, ends_at = _starts_at(values, errors, zone_of(request))
-    if errors:
-        return _booking_page(request, principal, 400, errors=errors, **page)
+    starts, ends, errors = read_slot(values, zone_of(request))
+    if values["minutes"] not in DURATIONS:
+        errors.setdefault("minutes", wording.APPOINTMENT["minutes"].invalid)
     body = {
         "patient_id": str(patient.id),
         "practitioner_id": values["practitioner_id"] or None,
-        "starts_at": starts_at,
-        "ends_at": ends_at,
+        "starts_at": starts.isoformat() if starts else utcnow().isoformat(),
+        "ends_at": ends.isoformat() if ends else utcnow().isoformat(),
         "reason": values["reason"] or None,
     }
+    data: AppointmentCreate | None = None
     try:
         data = AppointmentCreate.model_validate(body)
     except ValidationError as error:
-        labels = {"practitioner_id": "Choose the doctor or nurse to see."}
-        errors = field_errors(error, values, labels)
+        errors = {**plain_errors(error, values, wording.APPOINTMENT), **errors}
+    if errors or data is None:
         return _booking_page(request, principal, 400, errors=errors, **page)
     try:
         await AppointmentService(session, container).book(principal, data)
