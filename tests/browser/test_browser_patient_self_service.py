@@ -164,7 +164,7 @@ async def test_a_patient_serves_themselves_on_desktop_and_phone(
     context, page, problems = await new_page(browser, PHONE)
     await sign_in(page, base, CLERK)
     await page.goto(f"{base}/appointments/requests")
-    await expect(page.get_by_role("cell", name="Moreau, Ines", exact=True)).to_be_visible()
+    await expect(page.get_by_role("heading", name="Moreau, Ines")).to_be_visible()
     await fits(page, PHONE)
     await page.get_by_role("button", name="Confirm the request of Moreau, Ines").click()
     await expect(page.get_by_text("Request confirmed")).to_be_visible()
