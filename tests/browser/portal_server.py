@@ -33,7 +33,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_env(home: Path, port: int) -> dict[str, str]:
+def server_env(home: Path, port: int, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLINVAULT_")}
     env.update(
         {
@@ -45,6 +45,8 @@ def server_env(home: Path, port: int) -> dict[str, str]:
             "CLINVAULT_SECURITY__COOKIE_SECURE": "true",
         }
     )
+    # Settings a test module chooses for its server (a database URL, a short timeout).
+    env.update(extra or {})
     return env
 
 
@@ -58,7 +60,13 @@ class Account:
     npi: str | None = None
 
 
-def seed(home: Path, port: int, organization: str, accounts: list[Account]) -> None:
+def seed(
+    home: Path,
+    port: int,
+    organization: str,
+    accounts: list[Account],
+    extra_env: dict[str, str] | None = None,
+) -> None:
     """Migrate the server's database and create the accounts (in a child process)."""
     payload = json.dumps(
         {
@@ -77,7 +85,7 @@ def seed(home: Path, port: int, organization: str, accounts: list[Account]) -> N
     )
     subprocess.run(
         [sys.executable, __file__, "seed", payload],
-        env=server_env(home, port),
+        env=server_env(home, port, extra_env),
         check=True,
         timeout=120,
     )
@@ -90,7 +98,9 @@ class Server:
 
 
 @contextmanager
-def running_server(home: Path, port: int, log: Path) -> Iterator[Server]:
+def running_server(
+    home: Path, port: int, log: Path, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """uvicorn serving `create_app()` on 127.0.0.1:`port` until the block ends."""
     base_url = f"http://127.0.0.1:{port}"
     command = [
@@ -99,7 +109,7 @@ def running_server(home: Path, port: int, log: Path) -> Iterator[Server]:
     ]  # fmt: skip
     with log.open("wb") as output:
         process = subprocess.Popen(
-            command, env=server_env(home, port), stdout=output, stderr=subprocess.STDOUT
+            command, env=server_env(home, port, extra_env), stdout=output, stderr=subprocess.STDOUT
         )
         try:
             _wait_ready(base_url, process, log)

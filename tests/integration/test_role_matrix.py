@@ -207,6 +207,40 @@ async def user_item(world: World, case: Case, actor: Actor) -> Request:
     return Request(case.method, url)
 
 
+async def account_route(world: World, case: Case, actor: Actor) -> Request:
+    """Password reset (open to everyone) and pending invitations (administrators)."""
+    if case.action == "auth.password_reset.request":
+        return Request("POST", case.path, json={"email": f"{unique('reset')}@example.org"})
+    if case.action == "auth.password_reset.confirm":
+        body = {"token": "x" * 43, "new_password": DEFAULT_PASSWORD}
+        return Request("POST", case.path, json=body)
+    if case.action == "invitations.list":
+        return Request("GET", case.path)
+    if case.action == "invitations.create":
+        # A member of the actor's own kind of organization (the platform has no nurses).
+        roles = ["org_admin"] if actor is Actor.ADMIN else ["nurse"]
+        body = {"email": f"{unique('invitee')}@example.org", "roles": roles}
+        return Request("POST", case.path, json=body)
+    if case.action == "invitations.lookup":
+        return Request("GET", case.path.format(token="x" * 43))
+    if case.action == "invitations.accept":
+        body = {"token": "x" * 43, "password": DEFAULT_PASSWORD, "display_name": "Matrix"}
+        return Request("POST", case.path, json=body)
+    foreign = case.scenario is Scenario.FOREIGN
+    manager = world.tenant(foreign)["org_admin"]
+
+    async def invite() -> str:
+        body = {"email": f"{unique('invitee')}@example.org", "roles": ["nurse"]}
+        made = await world.call(manager, "POST", "/api/invitations", json=body)
+        return str(made["id"])
+
+    if _fresh(case, actor):
+        invitation = await invite()
+    else:
+        invitation = await world.once(f"invitation {foreign}", invite)
+    return Request(case.method, case.path.format(invitation_id=invitation))
+
+
 async def audit_view(world: World, case: Case, actor: Actor) -> Request:
     return Request("GET", case.path, params=_foreign_filter(world, case))
 
@@ -317,6 +351,14 @@ BUILDERS: dict[str, Builder] = {
     "users.update": user_item,
     "users.deactivate": user_item,
     "users.activate": user_item,
+    "auth.password_reset.request": account_route,
+    "auth.password_reset.confirm": account_route,
+    "invitations.list": account_route,
+    "invitations.resend": account_route,
+    "invitations.create": account_route,
+    "invitations.lookup": account_route,
+    "invitations.accept": account_route,
+    "invitations.revoke": account_route,
     "audit.logs.list": audit_view,
     "audit.summary": audit_view,
     "audit.suspicious": audit_view,

@@ -15,12 +15,14 @@ from clinvault.access_matrix.ingest import INGEST
 from clinvault.access_matrix.model import Case
 from clinvault.access_matrix.prescriptions import PHARMACY, PRESCRIPTIONS
 from clinvault.access_matrix.records import APPOINTMENTS, PATIENTS, RECORDS
+from clinvault.access_matrix.recovery import ACCOUNTS
 
 SECTIONS: dict[str, list[Case]] = {
     "Patients": PATIENTS,
     "Medical records": RECORDS,
     "Appointments": APPOINTMENTS,
     "Users": USERS,
+    "Password reset and invitations": ACCOUNTS,
     "Audit views": AUDIT,
     "Credentials": CREDENTIALS,
     "Notifications": NOTIFICATIONS,
@@ -50,6 +52,8 @@ COVERED_PREFIXES = (
     "/api/pharmacy",
     "/api/care-plans",
     "/api/health",
+    "/api/auth/password-reset",
+    "/api/invitations",
 )
 """Every API route under these prefixes must appear in CASES (checked by the test)."""
 

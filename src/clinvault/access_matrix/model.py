@@ -51,6 +51,9 @@ RULES: tuple[str, ...] = (
     "   scenario, except the routes of its scope (CSV ingest, but not its settings),",
     "   where it gets what a clerk gets; routes open to everyone answer it as they",
     "   answer anyone.",
+    "11. Asking for a password-reset link answers everyone alike (202, whatever the",
+    "   address); a reset or invitation link's token is its own credential, so the",
+    "   routes that take one answer everyone, signed in or not (an unknown token: 404).",
 )
 """The rules the expectations follow, as published in docs/access-control.md."""
 

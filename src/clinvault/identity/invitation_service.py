@@ -153,15 +153,16 @@ class InvitationService:
 
     async def revoke(self, principal: Principal, invitation_id: uuid.UUID) -> None:
         context.describe_resource("invitation", invitation_id)
-        require(
-            policies.can_manage_invitations(principal, principal.organization_id),
-            "Only an organization administrator can withdraw invitations.",
-        )
+        # The tenant-scoped lookup answers first: another tenant's invitation is a 404.
         invitation = await self.repository.invitation(
             invitation_id, tenant=principal.organization_id
         )
         if invitation is None:
             raise InvitationNotFound("No invitation with this id in your organization.")
+        require(
+            policies.can_manage_invitations(principal, principal.organization_id),
+            "Only an organization administrator can withdraw invitations.",
+        )
         if invitation.accepted_at is not None:
             raise Conflict(
                 "This invitation was already accepted: deactivate the user instead "

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select, update
 from tests.factories import (
     DEFAULT_PASSWORD,
@@ -20,6 +22,7 @@ from tests.factories import (
     problem,
     wait_for_mail,
 )
+from tests.integration.web.portal_helpers import post_form
 
 from clinvault.bootstrap import Container
 from clinvault.identity.accounts.workflows import deliver_reset
@@ -163,3 +166,47 @@ async def test_requests_are_throttled_per_address_silently_and_per_source_openly
     assert (await ask(client, f"{uuid.uuid4().hex}@example.org")).status_code == 202
     refused = problem(await ask(client, user.email), 429, "password_reset_throttled")
     assert "network address" in refused["detail"]
+
+
+@pytest.fixture
+async def portal(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("198.51.100.12", 4444))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="https://testserver", follow_redirects=False
+    ) as http:
+        yield http
+
+
+async def test_the_portal_round_trip_keeps_the_token_out_of_the_audit_log(
+    portal: httpx.AsyncClient, container: Container
+) -> None:
+    org = await create_org(container)
+    user = await create_user(container, org, roles=[Role.NURSE])
+    login_page = await portal.get("/login")
+    assert 'href="/forgot-password"' in login_page.text
+    for address in ("someone.else@example.org", user.email):
+        asked = await post_form(portal, "/forgot-password", "/forgot-password", {"email": address})
+        assert asked.status_code == 303
+        assert asked.headers["location"] == "/forgot-password?sent=1"
+    token = await reset_link(container, user.email)
+    action = f"/reset-password/{token}"
+    mismatch = await post_form(
+        portal, action, action, {"password": NEW_PASSWORD, "password_confirm": "other"}
+    )
+    assert mismatch.status_code == 400
+    assert "do not match" in mismatch.text
+    done = await post_form(
+        portal, action, action, {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    )
+    assert done.headers["location"] == "/login?notice=password-reset"
+    used = await portal.get(action)
+    assert used.status_code == 410
+    assert "already used" in used.text
+    async with container.db.sessions() as session:
+        paths = (
+            await session.scalars(
+                select(AuditEvent.path).where(AuditEvent.path.like("/reset-password%"))
+            )
+        ).all()
+    assert paths
+    assert set(paths) == {"/reset-password/{token}"}

@@ -55,13 +55,14 @@ class PendingInvitations:
     async def resend(self, principal: Principal, invitation_id: uuid.UUID) -> InvitationRead:
         """Send a new link (the old one stops working), valid for the full time from now."""
         context.describe_resource("invitation", invitation_id)
+        # The tenant-scoped lookup answers first: another tenant's invitation is a 404.
+        invitation = await self.identity.invitation(invitation_id, tenant=principal.organization_id)
+        if invitation is None:
+            raise InvitationNotFound("No invitation with this id in your organization.")
         require(
             policies.can_manage_invitations(principal, principal.organization_id),
             "Only an organization administrator can resend invitations.",
         )
-        invitation = await self.identity.invitation(invitation_id, tenant=principal.organization_id)
-        if invitation is None:
-            raise InvitationNotFound("No invitation with this id in your organization.")
         if invitation.accepted_at is not None or invitation.revoked_at is not None:
             raise Conflict(
                 "This invitation was already accepted or withdrawn: invite the person again "

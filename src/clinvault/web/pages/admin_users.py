@@ -34,7 +34,10 @@ PAGE_SIZE = 25
 MAX_SECRET = 1024
 USER_FIELDS = ("email", "display_name")
 USER_NOTICES = {
-    "created": "Account created. Tell the person their email and password in person or by phone.",
+    "created": (
+        "Account created. Tell the person their email and password in person or by phone: "
+        "they choose their own password when they first sign in."
+    ),
     "roles": "Roles saved.",
     "deactivated": "Account deactivated: the person is signed out and cannot sign in.",
     "activated": "Account activated: the person can sign in again.",
