@@ -102,6 +102,20 @@ async def test_a_patient_requests_and_cancels_only_for_their_own_chart(
         "appointment_not_requested",
     )
 
+    second = await client.post("/api/appointments/requests", json=window, headers=headers)
+    declined = await client.post(
+        f"/api/appointments/{second.json()['id']}/decline", headers=clinic.headers["clerk"]
+    )
+    assert declined.status_code == 200, declined.text
+    assert declined.json()["status"] == "declined"
+    notices = await client.get("/api/notifications", headers=headers)
+    assert notices.status_code == 200, notices.text
+    titles = {item["title"] for item in notices.json()["items"]}
+    assert {
+        "Your appointment request was confirmed",
+        "Your appointment request could not be booked",
+    } <= titles
+
     other = await _book(client, clinic, theirs["id"], now + timedelta(days=5))
     soon = await _book(client, clinic, mine["id"], now + timedelta(hours=23))
     problem(
