@@ -133,6 +133,11 @@ async def patients_create(world: World, case: Case, actor: Actor) -> Request:
     return Request("POST", "/api/patients/", json={**body, "gender": "male"})
 
 
+async def patients_duplicates(world: World, case: Case, actor: Actor) -> Request:
+    body = {"first_name": "Matrix", "last_name": "Patient", "date_of_birth": "1990-01-01"}
+    return Request("POST", case.path, json=body)
+
+
 async def patient_item(world: World, case: Case, actor: Actor) -> Request:
     url = case.path.format(patient_id=await _patient(world, case, actor))
     if case.action == "records.patient.update":
@@ -324,6 +329,7 @@ async def ingest_route(world: World, case: Case, actor: Actor) -> Request:
 
 BUILDERS: dict[str, Builder] = {
     "records.patient.create": patients_create,
+    "records.patient.duplicates": patients_duplicates,
     "records.patient.list": lambda w, c, a: _plain(c),
     "records.patient.search": lambda w, c, a: _plain(c, q="Matrix"),  # every chart's name
     "records.patient.read": patient_item,

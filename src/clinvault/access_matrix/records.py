@@ -37,6 +37,13 @@ PATIENTS = [
         Scenario.TENANT,
         cells(403, **granted(201, STAFF)),
     ),
+    Case(
+        "POST",
+        "/api/patients/duplicates",
+        "records.patient.duplicates",
+        Scenario.TENANT,
+        cells(403, **granted(200, STAFF)),
+    ),
     list_route("/api/patients/", "records.patient.list", (*STAFF, Actor.PATIENT)),
     list_route("/api/patients/search", "records.patient.search", (*STAFF, Actor.PATIENT)),
     *chart_route(

@@ -9,7 +9,6 @@ prefix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +18,7 @@ from clinvault.bootstrap import Container
 from clinvault.identity.principal import Principal
 from clinvault.records import policies
 from clinvault.records.patients.repository import PatientRepository
-from clinvault.records.patients.schemas import PatientRead
+from clinvault.records.patients.schemas import DuplicateQuery, LikelyDuplicate, LikelyDuplicates
 from clinvault.records.patients.search import DATE, MAX_INDEXED_WORDS, MIN_QUERY, NAME, PHONE
 from clinvault.records.patients.search import name_words as words_of
 from clinvault.records.patients.writer import patient_read
@@ -29,12 +28,6 @@ from clinvault.records.policies import require
 MAX_SHOWN = 5
 SAME_NAME_AND_BIRTH = "same name and date of birth"
 SAME_PHONE = "same phone number"
-
-
-@dataclass(frozen=True, slots=True)
-class LikelyDuplicate:
-    patient: PatientRead
-    reasons: tuple[str, ...]
 
 
 class DuplicateCheck:
@@ -81,8 +74,19 @@ class DuplicateCheck:
             if e164 and row.phone == e164:
                 reasons.append(SAME_PHONE)
             if reasons:
-                found.append(LikelyDuplicate(patient_read(row), tuple(reasons)))
+                found.append(LikelyDuplicate(patient=patient_read(row), reasons=reasons))
         return found[:MAX_SHOWN]
+
+    async def check(self, principal: Principal, query: DuplicateQuery) -> LikelyDuplicates:
+        """The API's form of `likely_duplicates`."""
+        found = await self.likely_duplicates(
+            principal,
+            first_name=query.first_name,
+            last_name=query.last_name,
+            date_of_birth=query.date_of_birth,
+            phone=query.phone,
+        )
+        return LikelyDuplicates(items=found)
 
     def _e164(self, phone: str | None) -> str | None:
         if not phone:

@@ -10,10 +10,13 @@ from fastapi import APIRouter, Query, status
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.inputs import SingleLine
 from clinvault.records.http import PageDep
+from clinvault.records.patients.duplicates import DuplicateCheck
 from clinvault.records.patients.filters import MAX_AGE
 from clinvault.records.patients.schemas import (
     BLOOD_TYPES,
     GENDERS,
+    DuplicateQuery,
+    LikelyDuplicates,
     PatientCreate,
     PatientPage,
     PatientRead,
@@ -32,6 +35,15 @@ async def create_patient(
 ) -> PatientRead:
     """Register a patient (administrators, clerks, doctors, nurses); MRN generated if absent."""
     return await PatientService(session, container).create(principal, body)
+
+
+@router.post("/duplicates", name="records.patient.duplicates")
+async def likely_duplicates(
+    body: DuplicateQuery, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> LikelyDuplicates:
+    """Before registering: the patients with the same first and last name and date of
+    birth, or the same phone number (searched through the blind index; staff only)."""
+    return await DuplicateCheck(session, container).check(principal, body)
 
 
 @router.get("/", name="records.patient.list")

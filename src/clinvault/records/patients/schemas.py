@@ -133,6 +133,15 @@ class PatientUserLink(RequestBody):
     user_id: uuid.UUID | None = Field(description="A patient account of your organization.")
 
 
+class DuplicateQuery(RequestBody):
+    """A patient about to be registered: who may they already be?"""
+
+    first_name: ShortText
+    last_name: ShortText
+    date_of_birth: date | None = None
+    phone: Phone | None = None
+
+
 class PatientRead(BaseModel):
     id: uuid.UUID
     mrn: str
@@ -163,3 +172,14 @@ class PatientSearchPage(Page[PatientRead]):
         description="False when the search matched more patients than it counts (1,000): "
         "`total` is then a lower bound; refine the query to narrow the results.",
     )
+
+
+class LikelyDuplicate(BaseModel):
+    patient: PatientRead
+    reasons: list[str] = Field(
+        description="'same name and date of birth' and/or 'same phone number'."
+    )
+
+
+class LikelyDuplicates(BaseModel):
+    items: list[LikelyDuplicate] = Field(description="At most 5, in registration order.")
