@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 from portal_helpers import form_token, post_form, sign_in
 from sqlalchemy import func, select
-from tests.factories import create_org, create_user
+from tests.factories import create_org, create_user, signed_in
 
 from clinvault.bootstrap import Container
 from clinvault.identity.principal import Role
@@ -143,6 +143,16 @@ async def test_registration_shows_every_problem_in_words_and_warns_of_duplicates
         anyway = await register(clerk, phone="+15550100999", register_anyway="yes")
         assert anyway not in (chart, other)
         assert await count(container, Patient) == 3
+
+        _, headers = await signed_in(clerk, container, org, roles=[Role.NURSE])
+        query = {"first_name": " AMARA ", "last_name": "nwosu", "date_of_birth": "1975-06-30"}
+        found = await clerk.post("/api/patients/duplicates", json=query, headers=headers)
+        assert found.status_code == 200, found.text
+        items = found.json()["items"]
+        assert [item["reasons"] for item in items] == [["same name and date of birth"]] * 2
+        by_phone = {**query, "first_name": "Other", "phone": "+1 (555) 010-0777"}
+        found = await clerk.post("/api/patients/duplicates", json=by_phone, headers=headers)
+        assert [item["patient"]["first_name"] for item in found.json()["items"]] == ["Amaka"]
 
 
 async def test_demographics_are_edited_as_the_role_allows_and_accounts_linked(
