@@ -261,3 +261,10 @@ async def test_a_practitioner_with_a_rejected_licence_is_flagged_where_booked(
         "/appointments", params={"start": starts.date().isoformat(), "practitioner": "all"}
     )
     assert flag in schedule.text
+
+    portal.cookies.clear()
+    await sign_in(portal, doctor.email)
+    record_form = await portal.get(f"/patients/{patient_id}/records/new")
+    assert record_form.status_code == 200
+    assert flag in record_form.text
+    assert "Records you write show this flag" in record_form.text

@@ -30,6 +30,14 @@ class PractitionerNames(dict[uuid.UUID, str]):
         return f"{name} ({flag})" if flag else name
 
 
+async def own_licence_flag(
+    session: AsyncSession, container: Container, principal: Principal
+) -> str | None:
+    """The signed-in practitioner's own licence flag, shown where they write a record."""
+    flags = await ReviewWork(session, container).licence_flags(principal, {principal.user_id})
+    return flags.get(principal.user_id)
+
+
 async def with_licence_flags(
     session: AsyncSession,
     container: Container,

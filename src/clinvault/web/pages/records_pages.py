@@ -33,6 +33,7 @@ from clinvault.web.pages import form_errors as wording
 from clinvault.web.pages.appointments import people_names
 from clinvault.web.pages.common import VerifiedForm, discard_changes, portal_router, see_other
 from clinvault.web.pages.form_errors import plain_errors
+from clinvault.web.pages.licence_flags import own_licence_flag
 from clinvault.web.pages.patients import app_field_errors, form_values
 from clinvault.web.render import render
 from clinvault.web.session import PortalPrincipal
@@ -195,7 +196,8 @@ async def new_record(
     container: ContainerDep,
 ) -> Response:
     patient = await _writable_patient(session, container, principal, patient_id)
-    return _record_form(request, principal, patient)
+    own_flag = await own_licence_flag(session, container, principal)
+    return _record_form(request, principal, patient, own_flag=own_flag)
 
 
 @router.post("/patients/{patient_id:uuid}/records/new", name="portal.record.create")
