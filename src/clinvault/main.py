@@ -21,6 +21,7 @@ from clinvault.credentials.routes import body_limit_overrides as credential_body
 from clinvault.credentials.routes import router as credentials_router
 from clinvault.health.metrics import Metrics, MetricsMiddleware
 from clinvault.health.routes import router as health_router
+from clinvault.heap import limit_arenas
 from clinvault.identity.routes import routers as identity_routers
 from clinvault.ingest.routes import body_limit_overrides as ingest_body_limits
 from clinvault.ingest.routes import router as ingest_router
@@ -39,6 +40,7 @@ from clinvault.workflows import runtime
 
 
 def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+    limit_arenas()
     container = container or build_container(settings or Settings())
     settings = container.settings
     chainer = AuditChainer(

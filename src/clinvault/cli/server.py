@@ -20,6 +20,7 @@ from clinvault.cli.common import (
     reported_errors,
 )
 from clinvault.config import Settings, announce_listen_address
+from clinvault.heap import limit_arenas
 
 APP_FACTORY = "clinvault.main:create_app"
 GRACEFUL_SHUTDOWN_SECONDS = 20
@@ -129,6 +130,7 @@ def worker(
     from clinvault.workflows.worker import WorkflowsDisabled, run_worker
 
     settings = load_settings()
+    limit_arenas()
     with reported_errors():
         try:
             if executor_id is not None:

@@ -23,6 +23,7 @@ from clinvault.filecheck.model import (
 from clinvault.filecheck.pdf import check_pdf
 from clinvault.filecheck.scanning import VirusScanner
 from clinvault.filecheck.sniff import check_kind, sniff_kind
+from clinvault.heap import TRIM_FROM_BYTES, release_free_heap
 
 _HASH_CHUNK = 1024 * 1024
 
@@ -83,12 +84,16 @@ def inspect_file(
 
 
 def _check_structure(path: Path, kind: FileKind, policy: FilePolicy, findings: Findings) -> None:
-    if kind is FileKind.PDF:
-        check_pdf(path, policy, findings)
-    elif kind is FileKind.DOCX:
-        check_docx(path, policy, findings)
-    else:
-        check_image(path, kind, policy.max_pixels, findings)
+    try:
+        if kind is FileKind.PDF:
+            check_pdf(path, policy, findings)
+        elif kind is FileKind.DOCX:
+            check_docx(path, policy, findings)
+        else:
+            check_image(path, kind, policy.max_pixels, findings)
+    finally:
+        if path.stat().st_size >= TRIM_FROM_BYTES:
+            release_free_heap()
 
 
 def _sha256(path: Path) -> str:

@@ -69,6 +69,10 @@ def _check_stream(stream: pikepdf.Stream, budget: Budget) -> None:
     params = _params(info.get("/DecodeParms"), len(filters))
     if _is_image(info):
         _check_pixels(_int(info.get("/Width")), _int(info.get("/Height")), budget)
+    if not filters or (filters[0] in _IMAGE_FILTERS and filters[0] != "/JBIG2Decode"):
+        # Nothing here decodes these bytes (raw data, or an image bounded by its pixels):
+        # no copy of a stream that can be as large as the file.
+        return
     try:
         data = stream.read_raw_bytes()
     except pikepdf.PdfError:
