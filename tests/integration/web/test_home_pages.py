@@ -217,7 +217,9 @@ async def test_reviewers_and_admins_see_credentials_waiting_and_expiring(
     members = panel(admin, "users")
     # The loop's clinic: doctor, clerk, reviewer, colleague, nurse, admin, two patients,
     # and the practitioner above.
-    assert members.startswith("Users 9 active members, 0 deactivated.")
+    assert members.startswith(
+        "Users and invitations 9 active members, 0 deactivated, 0 pending invitations."
+    )
     assert "review" not in panels(admin)
 
     owner = Party(user, headers)
@@ -247,3 +249,41 @@ async def test_everyone_sees_unread_notifications(
     assert not wants_attention(await home(app, loop.doctor), "notifications")
     for who in (loop.doctor, loop.patient, loop.pharmacist, loop.org_admin):
         assert "0 unread notifications" in panel(await home(app, who), "notifications")
+
+
+async def test_the_front_desk_sees_requests_and_the_admin_pending_invitations(
+    app: FastAPI, client: httpx.AsyncClient, loop: Loop
+) -> None:
+    assert "0 requests waiting" in panel(await home(app, loop.clerk), "requests")
+    window = NOW + timedelta(hours=3)
+    asked = await client.post(
+        "/api/appointments/requests",
+        json={
+            "practitioner_id": str(loop.doctor.user.id),
+            "window_start": window.isoformat(),
+            "window_end": (window + timedelta(hours=2)).isoformat(),
+            "reason": "Knee pain",
+        },
+        headers=loop.patient.headers,
+    )
+    assert asked.status_code == 201, asked.text
+    page = await home(app, loop.clerk)
+    waiting = panel(page, "requests")
+    assert "1 request waiting for a decision." in waiting
+    assert f"Lovelace, Ada from {window:%a %d %b %Y}, 11:00 UTC" in waiting
+    assert wants_attention(page, "requests")
+    assert 'href="/appointments/requests"' in page
+    assert "requests" not in panels(await home(app, loop.doctor))
+    assert "0 requests waiting" in panel(await home(app, loop.extra["other_clerk"]), "requests")
+
+    invited = await client.post(
+        "/api/invitations",
+        json={"email": "new.nurse@example.org", "roles": ["nurse"]},
+        headers=loop.org_admin.headers,
+    )
+    assert invited.status_code == 201, invited.text
+    admin = await home(app, loop.org_admin)
+    members = panel(admin, "users")
+    assert "1 pending invitation." in members
+    assert "new.nurse@example.org invited, link valid until" in members
+    assert 'href="/users/invitations"' in admin

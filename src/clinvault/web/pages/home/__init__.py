@@ -23,6 +23,7 @@ async def build(
     zone = zone_of(time_zone)
     found = [
         await schedule.today(session, container, principal, zone),
+        await schedule.requests(session, container, principal, zone),
         await schedule.next_visit(session, container, principal, zone),
         await work.review_queue(session, container, principal),
         await work.pharmacy_queue(session, container, principal),

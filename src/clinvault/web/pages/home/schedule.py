@@ -13,7 +13,7 @@ from clinvault.identity.principal import Principal, Role
 from clinvault.identity.users_service import UserService
 from clinvault.records import policies
 from clinvault.records.appointments.repository import AppointmentFilter
-from clinvault.records.appointments.schemas import SCHEDULED
+from clinvault.records.appointments.schemas import REQUESTED, SCHEDULED
 from clinvault.records.appointments.service import AppointmentService
 from clinvault.records.pagination import PageRequest
 from clinvault.records.patients.service import PatientService
@@ -67,6 +67,37 @@ async def today(
         rows=tuple(rows),
         route="portal.appointment.list",
         route_label="Open the schedule",
+    )
+
+
+async def requests(
+    session: AsyncSession, container: Container, principal: Principal, zone: tzinfo
+) -> Panel | None:
+    """The front desk: patients' appointment requests waiting for a decision."""
+    if not policies.can_book_appointments(principal):
+        return None
+    where = AppointmentFilter(status=REQUESTED, start=utcnow())
+    page = await AppointmentService(session, container).list_appointments(
+        principal, where, PageRequest(page=1, page_size=ROWS)
+    )
+    patients = PatientService(session, container)
+    rows = []
+    for item in page.items:
+        patient = await patients.lookup(principal, item.patient_id)
+        rows.append(
+            Row(
+                text=f"{patient.last_name}, {patient.first_name}" if patient else "Patient",
+                detail=f"from {day_and_clock(item.starts_at, zone)}",
+            )
+        )
+    return Panel(
+        key="requests",
+        title="Appointment requests",
+        summary=f"{plural(page.total, 'request')} waiting for a decision.",
+        rows=tuple(rows),
+        route="portal.appointment.requests",
+        route_label="Confirm or decline requests",
+        attention=page.total > 0,
     )
 
 

@@ -16,6 +16,7 @@ from clinvault.credentials.review import ReviewService
 from clinvault.credentials.service import CredentialService
 from clinvault.errors.prescriptions import PharmacyQueueNotFound
 from clinvault.identity import policies as identity_policies
+from clinvault.identity.accounts.invitations import PendingInvitations
 from clinvault.identity.principal import Principal, Role
 from clinvault.identity.users_service import UserService
 from clinvault.notifications.service import NotificationService
@@ -121,12 +122,21 @@ async def members(
     users = UserService(session, container)
     active = await users.list_users(principal, is_active=True, limit=1)
     inactive = await users.list_users(principal, is_active=False, limit=1)
+    invited = await PendingInvitations(session, container).list_pending(principal)
+    rows = tuple(
+        Row(
+            text=item.email, detail=f"invited, link valid until {long_date(item.expires_at.date())}"
+        )
+        for item in invited[:ROWS]
+    )
     return Panel(
         key="users",
-        title="Users",
-        summary=(f"{plural(active.total, 'active member')}, {inactive.total} deactivated."),
-        route="portal.user.list",
-        route_label="Manage users and invitations",
+        title="Users and invitations",
+        summary=f"{plural(active.total, 'active member')}, {inactive.total} deactivated, "
+        f"{plural(len(invited), 'pending invitation')}.",
+        rows=rows,
+        route="portal.invitations.pending" if invited else "portal.user.list",
+        route_label="Open pending invitations" if invited else "Manage users",
     )
 
 
