@@ -259,6 +259,7 @@ async def _cancel_page(
         "patient": patient,
         "why": "",
         "back": f"/patients/{patient.id}",
+        "given": None,
         "errors": {},
         "names": await people_names(session, container, principal),
     }
@@ -279,8 +280,9 @@ async def cancel_form(
 ) -> Response:
     appointment, patient = await _changeable(session, container, principal, appointment_id)
     back_to = safe_next(back) if back else f"/patients/{patient.id}"
+    why, _ = await AppointmentChanges(session, container).reasons(principal, appointment.id)
     return await _cancel_page(
-        request, session, container, principal, appointment, patient, back=back_to
+        request, session, container, principal, appointment, patient, back=back_to, given=why
     )
 
 
