@@ -34,6 +34,7 @@ from _common import (
     run_main,
 )
 from _load import Connection
+from reads import patient_payload
 
 from clinvault.identity.admin_service import create_organization, create_user
 from clinvault.identity.passwords import HASHER
@@ -99,11 +100,7 @@ async def burst(backend: str, accounts: int) -> None:
                 doctor = await login(client, doctor_email)
                 created = await client.post(
                     "/api/patients/",
-                    json={
-                        "first_name": "Burst",
-                        "last_name": "Reader",
-                        "date_of_birth": "1970-01-01",
-                    },
+                    json=patient_payload(0),
                     headers=clerk,
                 )
                 if created.status_code != 201:
