@@ -6,6 +6,7 @@ import uuid
 
 from fastapi import APIRouter, status
 
+from clinvault.api_contract import problem_responses
 from clinvault.deps import ContainerDep, PrincipalDep, SessionDep
 from clinvault.records.appointments.requests import AppointmentSelfService
 from clinvault.records.appointments.schemas import (
@@ -28,7 +29,11 @@ async def request_appointment(
     return await AppointmentSelfService(session, container).request(principal, body)
 
 
-@router.post("/{appointment_id}/patient-cancel", name="records.appointment.patient_cancel")
+@router.post(
+    "/{appointment_id}/patient-cancel",
+    name="records.appointment.patient_cancel",
+    responses=problem_responses(409),
+)
 async def patient_cancel(
     appointment_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, container: ContainerDep
 ) -> AppointmentRead:
@@ -36,7 +41,11 @@ async def patient_cancel(
     return await AppointmentSelfService(session, container).cancel_own(principal, appointment_id)
 
 
-@router.post("/{appointment_id}/confirm", name="records.appointment.confirm")
+@router.post(
+    "/{appointment_id}/confirm",
+    name="records.appointment.confirm",
+    responses=problem_responses(409),
+)
 async def confirm_request(
     appointment_id: uuid.UUID,
     body: RequestConfirm,
@@ -48,7 +57,11 @@ async def confirm_request(
     return await AppointmentSelfService(session, container).confirm(principal, appointment_id, body)
 
 
-@router.post("/{appointment_id}/decline", name="records.appointment.decline")
+@router.post(
+    "/{appointment_id}/decline",
+    name="records.appointment.decline",
+    responses=problem_responses(409),
+)
 async def decline_request(
     appointment_id: uuid.UUID, principal: PrincipalDep, session: SessionDep, container: ContainerDep
 ) -> AppointmentRead:
