@@ -137,7 +137,7 @@ async def test_a_reviewer_starts_decides_and_one_email_goes_out(
     errors = watch_console(page)
     await _sign_in(page, base, REVIEWER)
     await page.get_by_role("link", name="Review queue", exact=True).click()
-    group = page.get_by_role("region", name="Dr Grace Hopper")
+    group = page.get_by_role("region", name="Dr Grace Hopper", exact=True)
     await expect(group).to_be_visible()
     await expect(group.get_by_text("0 of 3 verified")).to_be_visible()
     registry = group.get_by_role("link", name="Check the NPI in the NPPES registry")
@@ -202,5 +202,8 @@ async def test_a_reviewer_starts_decides_and_one_email_goes_out(
         await expect(page.get_by_role("heading", level=1)).to_be_visible()
         await _no_horizontal_scroll(page)
     await expect(page.get_by_text("2 of 3 verified, 1 expiring in 30 days")).to_be_visible()
+    await page.locator("tbody tr").first.get_by_role("link").click()
+    await expect(page.get_by_role("heading", name="Dr Grace Hopper", exact=True)).to_be_visible()
+    await _no_horizontal_scroll(page)
     assert errors == []
     await context.close()
