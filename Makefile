@@ -90,7 +90,10 @@ BENCH_PATIENTS ?= 100000
 bench: venv
 	$(BIN)/python bench/crypto_stream.py
 	$(BIN)/python bench/upload.py
-	$(BIN)/python bench/reads.py
+	$(BIN)/python bench/upload_scaling.py
+	$(BIN)/python bench/reads.py --workers 1,2
+	$(BIN)/python bench/logins.py
+	$(BIN)/python bench/portal.py
 	$(BIN)/python bench/search.py --patients $(BENCH_PATIENTS)
 	$(BIN)/python bench/ingest.py
 
