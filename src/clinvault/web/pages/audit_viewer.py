@@ -176,6 +176,7 @@ async def audit_log(
         "chart": None,
         "findings": None,
         "outside_hours": [],
+        "business_hours": "",
         "truncated": False,
         "finding_titles": FINDING_TITLES,
         "names": {},
@@ -213,6 +214,10 @@ async def _results(
     )
     values: dict[str, Any] = {"events": events, "pages": page_count(events.total, PAGE_SIZE)}
     values.update(await _findings(service, principal, filters.since, filters.until))
+    hours = container.settings.audit
+    values["business_hours"] = (
+        f"{hours.business_hours_start:%H:%M}–{hours.business_hours_end:%H:%M} {hours.timezone}"
+    )
     findings = values.get("findings") or []
     actors = _actor_ids(events, [*findings, *values.get("outside_hours", [])])
     names = await DirectoryService(session).names(principal, actors)
