@@ -267,6 +267,17 @@ async def test_an_amendment_keeps_the_original_and_shows_the_change(
         assert (await doctor.get(f"/records/{original.id}")).text.count("Version 1") == 1
         assert (await doctor.get(amend)).headers["location"] == location.split("?")[0] + "/amend"
         assert await count(container, MedicalRecord) == 2
+    patient_user = await create_user(container, org, roles=[Role.PATIENT])
+    async with staff(app, org, container, Role.CLERK) as clerk:
+        account = f"{chart}/account"
+        linked = await post_form(clerk, account, account, {"email": patient_user.email})
+        assert linked.status_code == 303
+    async with staff(app, org, container, Role.PATIENT, user=patient_user) as patient:
+        own = await patient.get(location.split("?")[0])
+        assert own.status_code == 200
+        assert 'href="/my-chart"' in own.text
+        assert "Amend this record" not in own.text
+        assert (await patient.get(amend)).status_code == 403
     async with staff(app, org, container, Role.CLERK) as clerk:
         assert (await clerk.get(amend)).status_code == 403
         assert (await clerk.get(f"/records/{original.id}")).status_code == 403

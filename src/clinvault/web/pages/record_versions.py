@@ -118,6 +118,7 @@ async def record_page(
         "latest": versions[-1],
         "names": await people_names(session, container, principal),
         "can_amend": policies.can_write_records(principal),
+        "back": "/my-chart" if policies.acts_as_patient(principal) else f"/patients/{patient.id}",
         "notice": NOTICES.get(notice),
         "type_labels": TYPE_LABELS,
     }
