@@ -216,7 +216,7 @@ async def _results(
     values.update(await _findings(service, principal, filters.since, filters.until))
     hours = container.settings.audit
     values["business_hours"] = (
-        f"{hours.business_hours_start:%H:%M}–{hours.business_hours_end:%H:%M} {hours.timezone}"
+        f"{hours.business_hours_start:%H:%M} to {hours.business_hours_end:%H:%M} {hours.timezone}"
     )
     findings = values.get("findings") or []
     actors = _actor_ids(events, [*findings, *values.get("outside_hours", [])])
