@@ -83,7 +83,7 @@ async def test_upload_five_review_them_and_see_the_statuses(
     await doctor.get_by_role("link", name="Upload documents").click()
     await expect(doctor.get_by_role("heading", name="Upload documents")).to_be_visible()
     for _ in range(len(DOCUMENTS) - 1):
-        await doctor.get_by_role("link", name="Add another document").click()
+        await doctor.get_by_role("button", name="Add another document").click()
     await expect(doctor.locator("[data-upload-row]")).to_have_count(len(DOCUMENTS))
     # The rows were added in place, without leaving the page.
     await expect(doctor).to_have_url(f"{base}/credentials/upload")
@@ -113,7 +113,7 @@ async def test_upload_five_review_them_and_see_the_statuses(
 
     reviewer_context, reviewer = await signed_in(browser, base, REVIEWER)
     reviewer_errors = watch_console(reviewer)
-    await reviewer.get_by_role("link", name="Review queue").click()
+    await reviewer.get_by_role("link", name="Review queue", exact=True).click()
     await expect(reviewer.get_by_text("5 documents, oldest first.")).to_be_visible()
     for index, (category, _, _) in enumerate(DOCUMENTS):
         await reviewer.locator("tbody tr").first.get_by_role("link").click()
@@ -152,7 +152,7 @@ async def test_upload_five_review_them_and_see_the_statuses(
     await doctor_context.close()
 
 
-async def test_upload_without_javascript_adds_rows_by_link_and_keeps_values(
+async def test_upload_without_javascript_adds_rows_and_keeps_values_and_files(
     server: Server, browser: Browser, tmp_path: Path
 ) -> None:
     base = server.base_url
@@ -163,21 +163,32 @@ async def test_upload_without_javascript_adds_rows_by_link_and_keeps_values(
     await page.get_by_label("Password").fill(DOCTOR.password)
     await page.get_by_role("button", name="Sign in").click()
     await page.goto(f"{base}/credentials/upload")
-    await page.get_by_role("link", name="Add another document").click()
-    await expect(page).to_have_url(f"{base}/credentials/upload?rows=2")
-    await expect(page.locator("[data-upload-row]")).to_have_count(2)
-
-    bad = tmp_path / "license.pdf"
-    bad.write_bytes(b"<html><body>not a pdf</body></html>")
-    await page.locator("#file_0").set_input_files(str(bad))
+    good = tmp_path / "license.pdf"
+    good.write_bytes(valid_pdf(pad_to=3000))
+    await page.locator("#file_0").set_input_files(str(good))
     await page.locator("#category_0").select_option("medical_license")
     await page.locator("#issuing_authority_0").fill("Ohio State Medical Board")
     await page.locator("#document_number_0").fill("MD-1")
+    # Adding a row sends the form: it comes back with what was typed and the file kept.
+    await page.get_by_role("button", name="Add another document").click()
+    await expect(page.locator("[data-upload-row]")).to_have_count(2)
+    await expect(page.locator("#issuing_authority_0")).to_have_value("Ohio State Medical Board")
+    await expect(page.locator("#file_0-kept")).to_contain_text("File kept: license.pdf")
+
+    bad = tmp_path / "board.pdf"
+    bad.write_bytes(b"<html><body>not a pdf</body></html>")
     await page.locator("#issued_on_0").fill("2020-01-02")
     await page.locator("#expires_on_0").fill("2031-01-02")
+    await page.locator("#file_1").set_input_files(str(bad))
+    await page.locator("#category_1").select_option("board_certification")
+    await page.locator("#issuing_authority_1").fill("American Board")
+    await page.locator("#document_number_1").fill("AB-2")
+    await page.locator("#issued_on_1").fill("2021-01-02")
     await page.get_by_role("button", name="Submit documents").click()
-    await expect(page.locator("#row-0-errors")).to_be_visible()
-    await expect(page.get_by_role("alert")).to_contain_text("nothing was stored")
-    await expect(page.locator("#issuing_authority_0")).to_have_value("Ohio State Medical Board")
+    await expect(page.get_by_role("alert")).to_contain_text("Nothing was stored yet")
+    await expect(page.locator("#file_1-error")).to_be_visible()
+    await expect(page.locator("#expires_on_1-error")).to_contain_text("Enter the expiry date")
+    await expect(page.locator("#file_0-kept")).to_contain_text("File kept: license.pdf")
+    await expect(page.locator("#issuing_authority_1")).to_have_value("American Board")
     await expect(page.locator("#expires_on_0")).to_have_value("2031-01-02")
     await context.close()

@@ -99,7 +99,7 @@ async def test_the_upload_keeps_work_at_desktop_and_phone_sizes(
         await page.get_by_role("button", name="Sign in").click()
         await expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")
         await page.goto(f"{base}/credentials/upload")
-        await page.get_by_role("link", name="Add another document").click()
+        await page.get_by_role("button", name="Add another document").click()
         await expect(page.locator("[data-upload-row]")).to_have_count(2)
 
         # The picker offers only what the category takes.

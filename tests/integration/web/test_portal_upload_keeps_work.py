@@ -347,3 +347,33 @@ async def test_a_body_over_the_total_limit_answers_with_the_form_and_the_limit(
     assert "larger than the 100 MB limit of one submission" in html
     assert 'aria-label="Main"' in html  # the menu is there
     assert 'action="/credentials/upload"' in html  # and so is the form
+
+
+async def test_adding_a_row_without_javascript_keeps_values_and_files(
+    portal: httpx.AsyncClient, client: httpx.AsyncClient, container: Container
+) -> None:
+    org = await create_org(container)
+    await doctor(portal, client, container, org)
+    typed = row(0, issuing_authority="Half Typed Board", expires_on="")
+    response = await post(portal, {**typed, "add_row": "1"}, [pdf(0, "license.pdf")])
+    assert response.status_code == 200
+    html = response.text
+    assert html.count("data-upload-row>") == 2
+    assert 'value="Half Typed Board"' in html
+    assert "File kept: <strong>license.pdf</strong>" in html
+    assert field_errors(html) == {}  # an unfinished row is not an error yet
+
+    token = form_token(html, UPLOAD)
+    done = await portal.post(
+        UPLOAD,
+        data={
+            "csrf_token": token,
+            **typed,
+            "expires_on_0": (TODAY + 300 * DAY).isoformat(),
+            "held_0": held_id(html, 0),
+            **row(1, "curriculum_vitae"),
+        },
+        files=[pdf(1, "cv.pdf")],
+    )
+    assert done.status_code == 303, done.text
+    assert (await count_rows(container))["credential_documents"] == 2

@@ -45,6 +45,7 @@ from clinvault.web import csrf
 DESCRIBING = ("category", "issuing_authority", "issued_on", "expires_on", "document_number")
 TEXT_FIELDS = (*DESCRIBING, "held", "remove_held", "confirm_expired")
 MAX_TEXT_BYTES = 256
+ADD_ROW = "add_row"
 MULTIPART_OVERHEAD = 1024 * 1024
 _FIELD = re.compile(r"^(file|" + "|".join(TEXT_FIELDS) + r")_(\d{1,3})$")
 MIB = 1024 * 1024
@@ -106,6 +107,8 @@ class UploadForm:
     directory: SpoolDirectory
     rows: dict[int, FormRow] = field(default_factory=dict)
     csrf_token: str = ""
+    # "Add another document" without JavaScript: the form comes back with one more row.
+    add_row: bool = False
 
     def row(self, position: int) -> FormRow:
         return self.rows.setdefault(position, FormRow(position))
@@ -141,7 +144,7 @@ class _Collector:
         self.form = form
         self.max_rows = max_rows
         self.max_file_bytes = max_file_bytes
-        self.max_parts = max_rows * (len(TEXT_FIELDS) + 1) + 1
+        self.max_parts = max_rows * (len(TEXT_FIELDS) + 1) + 2  # + CSRF token, add_row
         self.parts = 0
         self.finished = False
         self._header_field = bytearray()
@@ -179,7 +182,7 @@ class _Collector:
     def on_headers_finished(self) -> None:
         _, options = parse_options_header(self._disposition)
         name = options.get(b"name", b"").decode("utf-8", "replace")
-        if name == csrf.FIELD:
+        if name in (csrf.FIELD, ADD_ROW):
             self._target = (name, -1)
             return
         match = _FIELD.match(name)
@@ -239,6 +242,8 @@ class _Collector:
                 row.spooled = spooled
         elif kind == csrf.FIELD:
             self.form.csrf_token = self._text.decode("utf-8", "replace")
+        elif kind == ADD_ROW:
+            self.form.add_row = True
         else:
             self.form.row(position).values[kind] = self._text.decode("utf-8", "replace")
         self._target = None

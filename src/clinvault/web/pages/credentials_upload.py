@@ -31,6 +31,7 @@ from clinvault.timeutil import utcnow
 from clinvault.web.pages.common import discard_changes, see_other
 from clinvault.web.pages.credentials_checks import (
     category_rules,
+    check_file,
     check_rows,
     place_problems,
     size_text,
@@ -141,6 +142,25 @@ async def _restore_held(
     return complete
 
 
+async def _check_files(
+    submissions: SubmissionService, principal: Principal, rows: list[FormRow], form: UploadForm
+) -> None:
+    """Only the files' own problems, for a form sent to add a row (its fields may be unfinished)."""
+    for row in rows:
+        if row.too_large:
+            check_file(row, None, submissions.intake.policy.max_file_bytes)
+    sent = [row for row in rows if row.has_file]
+    try:
+        if sent:
+            await submissions.intake.check(principal, form.as_upload(sent))
+    except CredentialFilesRejected as error:
+        _place(sent, error)
+    except CredentialMetadataInvalid:
+        pass
+    for row in sent:
+        row.field_errors = {k: v for k, v in row.field_errors.items() if k == "file"}
+
+
 def _place(rows: list[FormRow], error: CredentialFilesRejected) -> None:
     """The service's problems of each file, next to the fields of its row."""
     by_file = {item.get("file"): item.get("problems", []) for item in error.errors or []}
@@ -185,6 +205,13 @@ async def submit_form(
             error=error or _summary(shown), status_code=422,
         )  # fmt: skip
 
+    if form.add_row:
+        await _check_files(submissions, principal, filled, form)
+        await _hold_files(held, principal, filled)
+        await held.release(principal, forget)
+        rows = [*shown, FormRow(max(row.position for row in shown) + 1)]
+        limit = container.settings.credentials.max_files
+        return await upload_page(request, session, container, principal, rows[:limit])
     if not filled:
         await held.release(principal, forget)
         return await upload_page(

@@ -2,7 +2,7 @@
    the files are sent, and rows added in place.
    The plain form works without this file: it posts normally, the server checks
    everything again and brings the form back with what was typed, and "Add another
-   document" is a link that reloads the page with one more row.
+   document" sends the form, which comes back with one more row and the files kept.
    The limits and the rules of each category come from the page itself (data-*
    attributes the server writes from its own settings). */
 (function () {
@@ -354,18 +354,17 @@
     }
     var max = parseInt(link.getAttribute("data-max-rows"), 10) || 1;
     link.addEventListener("click", function (event) {
+      event.preventDefault();
       var existing = rows.querySelectorAll("[data-upload-row]");
       if (existing.length >= max) {
         return;
       }
-      event.preventDefault();
       var row = existing[existing.length - 1].cloneNode(true);
       clearRow(row);
       renumber(row, existing.length);
       rows.appendChild(row);
       watchRow(form, row);
       var count = existing.length + 1;
-      link.href = link.pathname + "?rows=" + Math.min(count + 1, max);
       if (count >= max) {
         link.hidden = true;
       }
@@ -418,6 +417,12 @@
     var checked = form.hasAttribute("data-max-file-bytes");
     var progress = window.XMLHttpRequest && window.FormData && window.DOMParser;
     form.addEventListener("submit", function (event) {
+      if (event.submitter && event.submitter.hasAttribute("data-add-row")) {
+        // Enter in a field "presses" the first button, Add another document: add in place.
+        event.preventDefault();
+        event.submitter.click();
+        return;
+      }
       if (checked && !checkForm(form)) {
         event.preventDefault();
         return;
