@@ -51,6 +51,7 @@ WORKFLOW_MODULES = (
     "clinvault.credentials.workflows",
     "clinvault.maintenance.workflows",
     "clinvault.prescriptions.workflows",
+    "clinvault.records.appointments.workflows",
     "clinvault.careplans.workflows",
     "clinvault.ingest.workflows",
     "clinvault.audit.signals.workflows",

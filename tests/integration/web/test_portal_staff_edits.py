@@ -13,7 +13,7 @@ import httpx
 from fastapi import FastAPI
 from portal_helpers import form_token, post_form, sign_in
 from sqlalchemy import func, select
-from tests.factories import create_org, create_user, signed_in
+from tests.factories import create_org, create_user, mail_text, signed_in, wait_for_mail
 
 from clinvault.bootstrap import Container
 from clinvault.identity.principal import Role
@@ -378,6 +378,16 @@ async def test_rescheduling_and_cancelling_need_a_confirmation_and_a_reason(
         again = await clerk.get(cancel_path)
         assert "already cancelled" in again.text
         assert "Reason given: Patient unwell" in again.text
+        for person in (doctor, patient_user):
+            for headline in ("rescheduled", "cancelled"):
+                mail = await wait_for_mail(
+                    container, person.email, f"An appointment was {headline}"
+                )
+                text = mail_text(mail)
+                assert "Sign in to see the details" in text
+                for secret in ("Doctor away", "Patient unwell", "Amara", "Nwosu", "Dr Ada"):
+                    assert secret not in text
+                    assert secret not in str(mail["Subject"])
         notices = await rows(container, Notification, kind="appointment.cancelled")
         assert {row.user_id for row in notices} == {doctor.id, patient_user.id}
 

@@ -1,19 +1,21 @@
 """Staff moving or cancelling an appointment with a reason, and telling those concerned.
 
 The reason is kept with the slot (encrypted, shown to staff). The patient (if
-their account is linked) and the practitioner get an in-app notification that
-says only that an appointment changed and where to look: no name, time or
-reason, like every notification and email.
+their account is linked) and the practitioner get an in-app notification and,
+after commit, an email (workflows.py) that say only that an appointment
+changed and where to look: no name, time or reason.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.bootstrap import Container
+from clinvault.db import after_commit
 from clinvault.errors import AppointmentNotFound
 from clinvault.identity.principal import Principal
 from clinvault.models.records import Appointment
@@ -21,6 +23,7 @@ from clinvault.notifications.service import notify
 from clinvault.records.appointments.repository import AppointmentRepository
 from clinvault.records.appointments.schemas import CANCELLED, AppointmentRead, AppointmentUpdate
 from clinvault.records.appointments.service import APPOINTMENT_NOT_FOUND, AppointmentService
+from clinvault.records.appointments.workflows import start_mail
 from clinvault.records.patients.service import PatientService
 
 log = structlog.get_logger(__name__)
@@ -35,6 +38,7 @@ NOTICES = {
 class AppointmentChanges:
     def __init__(self, session: AsyncSession, container: Container) -> None:
         self.session = session
+        self.container = container
         self.appointments = AppointmentService(session, container)
         self.repository = AppointmentRepository(session)
         self.patients = PatientService(session, container)
@@ -120,4 +124,9 @@ class AppointmentChanges:
                 body=f"{title}. {body}",
                 link=link,
                 dedupe_key=f"appt:{appointment.id}:{event}:{stamp}:{user_id}",
+            )
+            key = f"{appointment.id}-{event}-{int(appointment.updated_at.timestamp())}-{user_id}"
+            after_commit(
+                self.session,
+                functools.partial(start_mail, self.container, user_id, event, link, key),
             )

@@ -41,6 +41,11 @@ class AppointmentRepository:
         )
         return result
 
+    async def user_global(self, user_id: uuid.UUID) -> User | None:
+        """An account by id, whatever its organization (a mail step knows only the id)."""
+        result: User | None = await self.session.scalar(select(User).where(User.id == user_id))
+        return result
+
     async def lock_practitioner(self, user_id: uuid.UUID, *, tenant: uuid.UUID) -> User | None:
         """The practitioner's user row, locked until commit on PostgreSQL.
 
