@@ -107,6 +107,7 @@ async def test_forgot_password_first_password_and_idle_session(
     page = await phone.new_page()
     errors = watch_console(page)
     await page.goto(f"{base}/login")
+    await fits(page, PHONE["width"])
     await page.get_by_role("link", name="Forgot your password?").click()
     await expect(page.get_by_role("heading", name="Forgot your password?")).to_be_visible()
     await fits(page, PHONE["width"])
