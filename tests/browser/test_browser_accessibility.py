@@ -304,6 +304,8 @@ async def test_every_page_of_a_role_passes_axe(
         page = await context.new_page()
         await sign_in(page, base, who)
         await expect(page).to_have_url(f"{base}/")
+        if viewport is DESKTOP:
+            assert await lines_of(page, ".sign-out button") == 1, "'Sign out' wraps at 1280 px"
         paths = list(dict.fromkeys(["/", *await menu_pages(page), *world.extra[who.email]]))
         for path in paths:
             answer = await page.goto(f"{base}{path}")
@@ -311,9 +313,53 @@ async def test_every_page_of_a_role_passes_axe(
             assert answer.status < 400, f"{who.roles[0]} {path}: {answer.status}"
             problems += await check(page, f"{who.roles[0]} {path}", viewport)
             checked += 1
+            if path.startswith("/credentials/documents/"):
+                # The PDF preview has a visible download beside it (phones show no PDF frame).
+                await expect(page.get_by_role("link", name="Download the PDF")).to_be_visible()
         await context.close()
     assert checked >= 2 * 4
     assert problems == [], report(problems)
+
+
+async def lines_of(page: Page, selector: str) -> int:
+    """How many lines the element's text takes."""
+    count: int = await page.locator(selector).evaluate(
+        """element => {
+            const range = document.createRange();
+            range.selectNodeContents(element);
+            return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size;
+        }"""
+    )
+    return count
+
+
+async def test_invalid_fields_are_marked_by_more_than_colour(
+    world: World, browser: Browser
+) -> None:
+    """A refused form: each invalid input has aria-invalid, a thick edge and an error
+    text that starts with a warning sign; the page with its errors passes axe."""
+    base = world.server.base_url
+    context = await browser.new_context(viewport=PHONE, bypass_csp=True)  # type: ignore[arg-type]
+    page = await context.new_page()
+    await sign_in(page, base, CLERK)
+    await expect(page).to_have_url(f"{base}/")
+    await page.goto(f"{base}/patients/new")
+    await page.locator("form[action='/patients/new']").evaluate("form => form.noValidate = true")
+    await page.locator("form[action='/patients/new'] button[type='submit']").click()
+    invalid = page.locator("[aria-invalid='true']")
+    await expect(invalid.first).to_be_visible()
+    edges = await invalid.evaluate_all(
+        "fields => fields.map(field => getComputedStyle(field).borderLeftWidth)"
+    )
+    assert edges
+    assert set(edges) == {"6px"}
+    described = await invalid.first.get_attribute("aria-describedby")
+    assert described is not None
+    error = page.locator(f"#{described.split()[-1]}")
+    sign = await error.evaluate("element => getComputedStyle(element, '::before').content")
+    assert "\u26a0" in sign
+    assert await check(page, "clerk refused /patients/new", PHONE) == []
+    await context.close()
 
 
 def test_axe_is_the_pinned_version() -> None:
