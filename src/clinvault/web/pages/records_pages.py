@@ -152,6 +152,7 @@ def _record_form(
         "record_types": RECORD_TYPES,
         "type_labels": TYPE_LABELS,
         "priorities": PRIORITIES,
+        "own_flag": None,  # the writer's own licence flag, where the page shows it
     }
     data.update(values)
     return render(
