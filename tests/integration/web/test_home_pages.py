@@ -211,6 +211,7 @@ async def test_reviewers_and_admins_see_credentials_waiting_and_expiring(
     expiring = panel(reviewer, "expiring")
     assert "1 credential expiring within 30 days" in expiring
     assert "expires in 10 days" in expiring
+    assert 'href="/credentials/expiring"' in reviewer
 
     admin = await home(app, loop.org_admin)
     assert "1 credential expiring within 30 days" in panel(admin, "expiring")

@@ -105,8 +105,8 @@ async def expiring(
         title="Credentials expiring soon" if organization else "Your credentials expiring soon",
         summary=f"{plural(len(found), 'credential')} expiring within {EXPIRY_DAYS} days.",
         rows=rows,
-        route=None if organization else "portal.credentials.mine",
-        route_label="" if organization else "Open my credentials",
+        route="portal.credentials.expiring" if organization else "portal.credentials.mine",
+        route_label="Open expiring credentials" if organization else "Open my credentials",
         attention=bool(found),
     )
 
