@@ -198,11 +198,6 @@ def check_rows(
     return clean
 
 
-def file_problem(codes: Iterable[str]) -> bool:
-    """Whether any of these service problem codes is about the file itself."""
-    return any(_field_of(code) == "file" for code in codes)
-
-
 def _field_of(code: str) -> str:
     return _FIELD_OF_CODE.get(code, "file" if code != "metadata_invalid" else "")
 
