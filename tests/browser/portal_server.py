@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from tests.conftest import backend, create_pg_database, drop_pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
+PG_DATABASE_RECORD = "postgres-database-url"
 
 
 def free_port() -> int:
@@ -47,7 +49,25 @@ def server_env(home: Path, port: int, extra: dict[str, str] | None = None) -> di
     )
     # Settings a test module chooses for its server (a database URL, a short timeout).
     env.update(extra or {})
+    if "CLINVAULT_DATABASE_URL" not in env and backend() == "postgresql":
+        env["CLINVAULT_DATABASE_URL"] = _postgres_database_of(home)
     return env
+
+
+def _postgres_database_of(home: Path) -> str:
+    """On the PostgreSQL run, each server home gets a database of its own, created on
+    first use and dropped when its server stops (`running_server`)."""
+    record = home / PG_DATABASE_RECORD
+    if not record.exists():
+        record.write_text(asyncio.run(create_pg_database()))
+    return record.read_text()
+
+
+def _drop_postgres_database_of(home: Path) -> None:
+    record = home / PG_DATABASE_RECORD
+    if record.exists():
+        asyncio.run(drop_pg_database(record.read_text()))
+        record.unlink()
 
 
 @dataclass(frozen=True)
@@ -121,6 +141,7 @@ def running_server(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=10)
+            _drop_postgres_database_of(home)
 
 
 def _wait_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:

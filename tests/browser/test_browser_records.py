@@ -138,7 +138,7 @@ async def test_clerk_registers_doctor_records_and_patient_sees_it(
 
     context, page, problems = await watched_page(browser)
     await sign_in(page, base, PATIENT)
-    await page.get_by_role("link", name="My chart").click()
+    await page.get_by_role("link", name="My chart", exact=True).click()
     await expect(page).to_have_url(f"{base}/my-chart")
     await expect(page.get_by_role("heading", name=RECORD_TITLE)).to_be_visible()
     await expect(page.get_by_text("LDL 3.1 mmol/L. Diet advice given.")).to_be_visible()
