@@ -180,10 +180,6 @@ class Appointment(IdMixin, CreatedMixin, Base):
     )
     requested_until: Mapped[datetime | None] = mapped_column()
     # Why staff cancelled or last moved the slot (shown to staff only, never mailed).
-    cancel_reason: Mapped[str | None] = mapped_column(
-        EncryptedString("appointments.cancel_reason")
-    )
-    change_reason: Mapped[str | None] = mapped_column(
-        EncryptedString("appointments.change_reason")
-    )
+    cancel_reason: Mapped[str | None] = mapped_column(EncryptedString("appointments.cancel_reason"))
+    change_reason: Mapped[str | None] = mapped_column(EncryptedString("appointments.change_reason"))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
