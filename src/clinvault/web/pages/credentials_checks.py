@@ -216,4 +216,3 @@ def place_problems(row: FormRow, problems: Iterable[dict[str, str]]) -> None:
             row.field_errors["file"] += " " + words
         else:
             row.refuse(name, words)
-
