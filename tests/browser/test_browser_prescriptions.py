@@ -179,7 +179,7 @@ async def test_prescription_loop_across_clinic_patient_and_pharmacy(
     await context.close()
 
     context, page, problems = await open_as(browser, base, PATIENT)
-    await page.get_by_role("link", name="My prescriptions").click()
+    await page.get_by_role("link", name="My prescriptions", exact=True).click()
     card = page.locator("section.card", has_text=number)
     await expect(card).to_contain_text("Main Street Pharmacy")
     await expect(card).to_contain_text("Ready for the pharmacy")
@@ -225,7 +225,7 @@ async def test_prescription_loop_across_clinic_patient_and_pharmacy(
     await context.close()
 
     context, page, problems = await open_as(browser, base, PATIENT)
-    await page.get_by_role("link", name="My prescriptions").click()
+    await page.get_by_role("link", name="My prescriptions", exact=True).click()
     card = page.locator("section.card", has_text=number)
     await expect(card).to_contain_text("Completed")
     await expect(card.locator("tbody tr")).to_contain_text("30")

@@ -66,6 +66,8 @@ def test_serve_gives_workers_time_to_import_on_a_busy_host(
 
     calls: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *_args, **kwargs: calls.append(kwargs))
+    # Not what is tested here, and it would set logging up on the runner's own stderr.
+    monkeypatch.setattr("clinvault.cli.server._check_configuration", lambda _settings: None)
     monkeypatch.setenv("CLINVAULT_HOME", str(tmp_path))
     result = CliRunner().invoke(app, ["serve", "--workers", "2", "--no-migrate"])
     assert result.exit_code == 0, result.output
