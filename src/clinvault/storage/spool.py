@@ -70,6 +70,37 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
+def _create_sealed(path: Path, header: bytes) -> int:
+    """A new file at `path` (exclusive, 0600) holding `header`, open for writing.
+
+    On Linux the file is written unnamed (O_TMPFILE) and linked into place once the
+    header is in it, so no one ever sees it without the header; elsewhere, or on a
+    filesystem without O_TMPFILE, it is created and the header written at once.
+    """
+    unnamed = getattr(os, "O_TMPFILE", 0)
+    if unnamed:
+        try:
+            fd = os.open(path.parent, unnamed | os.O_WRONLY | _CLOEXEC, FILE_MODE)
+        except OSError:
+            fd = -1
+        if fd >= 0:
+            try:
+                _write_all(fd, header)
+                os.link(f"/proc/self/fd/{fd}", path)
+                return fd
+            except FileExistsError:
+                os.close(fd)
+                raise
+            except OSError:
+                os.close(fd)  # no O_TMPFILE linking here: the plain way below
+            except BaseException:
+                os.close(fd)
+                raise
+    fd = os.open(path, _CREATE_FLAGS | _CLOEXEC, FILE_MODE)
+    _write_all(fd, header)
+    return fd
+
+
 class SpoolWriter:
     """Seals bytes into one new spool file as they arrive (synchronous, small writes)."""
 
@@ -77,11 +108,11 @@ class SpoolWriter:
         self.path = path
         self._key = new_data_key()
         self._sealer = StreamSealer(self._key)
-        self._fd: int | None = os.open(path, _CREATE_FLAGS | _CLOEXEC, FILE_MODE)
+        # The file appears in the directory with its envelope header already written: a
+        # process killed at any moment leaves a sealed (maybe empty) envelope, never an
+        # unmarked file.
+        self._fd: int | None = _create_sealed(path, self._sealer.update(b""))
         self.size = 0
-        # The envelope header at once: a file left by a process killed before the first
-        # byte arrived is still a sealed (empty) envelope, never an unmarked file.
-        _write_all(self._fd, self._sealer.update(b""))
 
     def write(self, data: bytes) -> None:
         if self._fd is None:

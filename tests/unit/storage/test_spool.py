@@ -73,6 +73,22 @@ def test_a_new_spool_file_is_an_envelope_before_any_byte_arrives(tmp_path: Path)
     directory.cleanup()
 
 
+def test_a_spool_file_appears_only_once_its_header_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a kill between creating the file and writing its header would leave."""
+    directory = spool.open_directory(tmp_path)
+
+    def killed(_fd: int, _data: bytes) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(spool, "_write_all", killed)
+    with pytest.raises(KeyboardInterrupt):
+        directory.new_file("part-")
+    assert [p for p in directory.path.iterdir() if p.is_file()] == []
+    directory.cleanup()
+
+
 async def test_plaintext_for_checkers_never_touches_the_disk(tmp_path: Path) -> None:
     directory = spool.open_directory(tmp_path)
     spooled = _spooled(directory, SECRET)
