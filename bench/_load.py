@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,18 +72,21 @@ class Connection:
             await self._writer.wait_closed()
 
 
-def group_cpu_seconds(group: int) -> float:
-    """User + system CPU seconds of every live process in process group `group`."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+def group_stats(group: int) -> Iterator[tuple[Path, list[str]]]:
+    """/proc/<pid> and the stat fields after the name, of every live process in `group`."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[2]) == group:  # fields after the name: state, ppid, pgrp, ...
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+            yield stat.parent, fields
+
+
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process in process group `group`."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(f[11]) + int(f[12]) for _, f in group_stats(group)) / ticks
 
 
 @dataclass

@@ -20,44 +20,24 @@ from http.cookies import SimpleCookie
 import httpx
 from _common import (
     PASSWORD,
-    Deployment,
     clinvault_server,
     deployment,
     login,
     machine,
     opened,
     run_main,
+    seed_accounts,
 )
 from _load import LoadResult, RequestSpec, closed_loop
 from reads import create_patients
 from upload import VALID_NPI, random_pdf, submission_body
 
-from clinvault.identity.admin_service import create_organization, create_user
 from clinvault.identity.principal import Role
 
 GOAL_RATIO = 0.5
 WORKERS = 2
 SLUG = "portal-bench"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-async def seed(target: Deployment) -> dict[Role, str]:
-    roles = (Role.DOCTOR, Role.CLERK, Role.CREDENTIALING_REVIEWER)
-    emails: dict[Role, str] = {}
-    async with opened(target) as container, container.db.unit_of_work() as session:
-        org = await create_organization(session, name="Portal Bench Clinic", slug=SLUG)
-        for role in roles:
-            emails[role] = f"{role.value.replace('_', '-')}@{SLUG}.example.org"
-            await create_user(
-                session,
-                container.settings,
-                organization_id=org.id,
-                email=emails[role],
-                password=PASSWORD,
-                roles=[role],
-                display_name=f"Bench {role.value}",
-            )
-    return emails
 
 
 async def portal_cookie(base_url: str, email: str) -> dict[str, str]:
@@ -124,7 +104,11 @@ async def run(concurrency: int, seconds: float, backend: str) -> None:
         "load generator on the same cores"
     )
     async with deployment(backend) as target:
-        emails = await seed(target)
+        async with opened(target) as container:
+            accounts = await seed_accounts(
+                container, [Role.DOCTOR, Role.CLERK, Role.CREDENTIALING_REVIEWER], slug=SLUG
+            )
+        emails = {role: account.email for role, account in accounts.items()}
         async with clinvault_server(target, workers=WORKERS) as server:
             base = server.base_url
             async with httpx.AsyncClient(base_url=base, timeout=30) as client:

@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import itertools
 import time
-from pathlib import Path
 
 import httpx
 from _common import (
@@ -33,7 +32,7 @@ from _common import (
     run_main,
     seed_accounts,
 )
-from _load import Connection
+from _load import Connection, group_stats
 from upload import VALID_NPI, random_pdf, submission_body
 
 from clinvault.identity.principal import Role
@@ -44,12 +43,9 @@ RSS_UPLOADS = 8
 
 def group_rss_bytes(group: int) -> int:
     total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for process, _ in group_stats(group):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) != group:
-                continue
-            status = (stat.parent / "status").read_text()
+            status = (process / "status").read_text()
         except OSError:
             continue
         for line in status.splitlines():

@@ -111,6 +111,31 @@ def seed(
     )
 
 
+def api_bearer(api: httpx.Client, account: Account) -> dict[str, str]:
+    """The Authorization header of `account`, signed in through the API."""
+    answer = api.post(
+        "/api/auth/login", json={"username": account.email, "password": account.password}
+    )
+    assert answer.status_code == 200, answer.text
+    return {"authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def register_linked_patient(
+    api: httpx.Client, clerk: dict[str, str], patient: Account, fields: dict[str, str]
+) -> str:
+    """The front desk registers a chart with `fields` and links `patient`'s account to it;
+    returns the chart's id."""
+    created = api.post("/api/patients/", json=fields, headers=clerk)
+    assert created.status_code == 201, created.text
+    patient_id = str(created.json()["id"])
+    user_id = api.get("/api/auth/profile", headers=api_bearer(api, patient)).json()["id"]
+    linked = api.post(
+        f"/api/patients/{patient_id}/link-user", json={"user_id": user_id}, headers=clerk
+    )
+    assert linked.status_code == 200, linked.text
+    return patient_id
+
+
 @dataclass(frozen=True)
 class Server:
     base_url: str

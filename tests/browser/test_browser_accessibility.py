@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
-from portal_server import ROOT, Account, Server, free_port, running_server
+from portal_server import ROOT, Account, Server, api_bearer, free_port, running_server
 from test_browser_login import CHROMIUM, CHROMIUM_ARGS, sign_in
 from tests.conftest import service_missing
 from tests.unit.filecheck.corpus import valid_pdf
@@ -72,12 +72,6 @@ class World:
     extra: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _bearer(api: httpx.Client, who: Account) -> dict[str, str]:
-    answer = api.post("/api/auth/login", json={"username": who.email, "password": who.password})
-    assert answer.status_code == 200, answer.text
-    return {"authorization": f"Bearer {answer.json()['access_token']}"}
-
-
 def _credentials(api: httpx.Client, doctor: dict[str, str]) -> tuple[str, list[str]]:
     """The doctor's five documents (the licence expires in ten days); reference and ids."""
     today = date.today()
@@ -117,7 +111,7 @@ def _credentials(api: httpx.Client, doctor: dict[str, str]) -> tuple[str, list[s
 def populate(base_url: str) -> dict[str, list[str]]:
     """Rows for every page, through the API; returns the detail pages per role."""
     with httpx.Client(base_url=base_url, timeout=60) as api:
-        clerk, doctor = _bearer(api, CLERK), _bearer(api, DOCTOR)
+        clerk, doctor = api_bearer(api, CLERK), api_bearer(api, DOCTOR)
         created = api.post(
             "/api/patients/",
             json={
@@ -132,7 +126,7 @@ def populate(base_url: str) -> dict[str, list[str]]:
         )
         assert created.status_code == 201, created.text
         patient_id = str(created.json()["id"])
-        me = api.get("/api/auth/profile", headers=_bearer(api, PATIENT)).json()["id"]
+        me = api.get("/api/auth/profile", headers=api_bearer(api, PATIENT)).json()["id"]
         linked = api.post(
             f"/api/patients/{patient_id}/link-user", json={"user_id": me}, headers=clerk
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
-from portal_server import Account, Server, free_port, running_server, seed
+from portal_server import Account, Server, api_bearer, free_port, running_server, seed
 from test_browser_login import CHROMIUM, sign_in, watch_console
 from tests.conftest import service_missing
 
@@ -61,19 +61,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield running
 
 
-def _token(api: httpx.Client, account: Account) -> dict[str, str]:
-    answer = api.post(
-        "/api/auth/login", json={"username": account.email, "password": account.password}
-    )
-    assert answer.status_code == 200, answer.text
-    return {"authorization": f"Bearer {answer.json()['access_token']}"}
-
-
 def prepare_chart(base_url: str) -> tuple[str, str]:
     """Through the API: the patient's chart, linked to their account, with two bookings
     with the doctor; the doctor reads the chart. Returns (patient id, later booking id)."""
     with httpx.Client(base_url=base_url, timeout=30) as api:
-        clerk, doctor, patient = (_token(api, a) for a in (CLERK, DOCTOR, PATIENT))
+        clerk, doctor, patient = (api_bearer(api, a) for a in (CLERK, DOCTOR, PATIENT))
         created = api.post(
             "/api/patients/",
             json={

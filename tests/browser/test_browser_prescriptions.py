@@ -16,7 +16,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
-from portal_server import Account, Server, free_port, running_server
+from portal_server import (
+    Account,
+    Server,
+    api_bearer,
+    free_port,
+    register_linked_patient,
+    running_server,
+)
 from test_browser_login import CHROMIUM, sign_in, watch_console
 from tests.conftest import service_missing
 from two_org_seed import seed_two_organizations
@@ -75,34 +82,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def register_patient(base_url: str) -> str:
     """The front desk registers Noor (allergic to penicillin) and links her account."""
     with httpx.Client(base_url=base_url, timeout=30) as api:
-
-        def bearer(account: Account) -> dict[str, str]:
-            answer = api.post(
-                "/api/auth/login", json={"username": account.email, "password": account.password}
-            )
-            assert answer.status_code == 200, answer.text
-            return {"authorization": f"Bearer {answer.json()['access_token']}"}
-
-        clerk = bearer(CLERK)
-        created = api.post(
-            "/api/patients/",
-            json={
+        clerk = api_bearer(api, CLERK)
+        return register_linked_patient(
+            api,
+            clerk,
+            PATIENT,
+            {
                 "first_name": "Noor",
                 "last_name": "Haddad",
                 "date_of_birth": "1990-07-14",
                 "gender": "female",
                 "allergies": "Penicillin; latex",
             },
-            headers=clerk,
         )
-        assert created.status_code == 201, created.text
-        patient_id = str(created.json()["id"])
-        me = api.get("/api/auth/profile", headers=bearer(PATIENT)).json()["id"]
-        linked = api.post(
-            f"/api/patients/{patient_id}/link-user", json={"user_id": me}, headers=clerk
-        )
-        assert linked.status_code == 200, linked.text
-        return patient_id
 
 
 async def open_as(

@@ -12,7 +12,15 @@ from datetime import date
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
-from portal_server import Account, Server, free_port, running_server, seed
+from portal_server import (
+    Account,
+    Server,
+    api_bearer,
+    free_port,
+    register_linked_patient,
+    running_server,
+    seed,
+)
 from test_browser_login import CHROMIUM, sign_in, watch_console
 from tests.conftest import service_missing
 
@@ -68,33 +76,18 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def registered_patient(base_url: str) -> str:
     """The front desk registers the patient and links her account (through the API)."""
     with httpx.Client(base_url=base_url, timeout=30) as api:
-
-        def bearer(account: Account) -> dict[str, str]:
-            answer = api.post(
-                "/api/auth/login", json={"username": account.email, "password": account.password}
-            )
-            assert answer.status_code == 200, answer.text
-            return {"authorization": f"Bearer {answer.json()['access_token']}"}
-
-        clerk = bearer(CLERK)
-        created = api.post(
-            "/api/patients/",
-            json={
+        clerk = api_bearer(api, CLERK)
+        return register_linked_patient(
+            api,
+            clerk,
+            PATIENT,
+            {
                 "first_name": "Ines",
                 "last_name": "Moreau",
                 "date_of_birth": "1979-04-12",
                 "gender": "female",
             },
-            headers=clerk,
         )
-        assert created.status_code == 201, created.text
-        patient_id = str(created.json()["id"])
-        own = api.get("/api/auth/profile", headers=bearer(PATIENT)).json()["id"]
-        linked = api.post(
-            f"/api/patients/{patient_id}/link-user", json={"user_id": own}, headers=clerk
-        )
-        assert linked.status_code == 200, linked.text
-        return patient_id
 
 
 async def no_horizontal_scroll(page: Page, viewport: dict[str, int]) -> None:
