@@ -80,6 +80,26 @@ def _replace_closed_connection(_dbapi_connection: Any, record: Any, _proxy: Any)
     driver = record.driver_connection
     if driver is None or driver.is_closed():
         raise DisconnectionError("the pooled connection was closed by the server")
+    if _holds_hidden_transaction(driver):
+        raise DisconnectionError("the pooled connection was left inside a transaction")
+
+
+def _holds_hidden_transaction(driver: Any) -> bool:
+    """Whether asyncpg is inside a transaction that SQLAlchemy no longer tracks.
+
+    A task cancelled while asyncpg sends BEGIN leaves the connection marked as in a
+    transaction on asyncpg's side only. Reused, every later BEGIN would become a
+    SAVEPOINT inside it: commits would release savepoints, never commit, and the
+    connection would hold its locks for as long as it lives.
+    """
+    return bool(driver.is_in_transaction() or getattr(driver, "_top_xact", None) is not None)
+
+
+def _discard_if_poisoned(_dbapi_connection: Any, record: Any) -> None:
+    """At checkin, after the pool's own rollback: close a connection left in a transaction."""
+    driver = record.driver_connection
+    if driver is not None and not driver.is_closed() and _holds_hidden_transaction(driver):
+        record.invalidate()
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -102,6 +122,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_recycle=POOL_RECYCLE_SECONDS,
     )
     event.listen(engine.sync_engine.pool, "checkout", _replace_closed_connection)
+    event.listen(engine.sync_engine.pool, "checkin", _discard_if_poisoned)
     return engine
 
 
