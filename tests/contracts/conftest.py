@@ -57,6 +57,15 @@ def free_port() -> int:
     return port
 
 
+def use_test_aws_chain(patch: pytest.MonkeyPatch) -> None:
+    """Adapters built by the factories read the usual AWS chain: point it at test values."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
+        patch.delenv(name, raising=False)
+    patch.setenv("AWS_ACCESS_KEY_ID", "clinvault-test")
+    patch.setenv("AWS_SECRET_ACCESS_KEY", "clinvault-test-secret")
+    patch.setenv("AWS_DEFAULT_REGION", REGION)
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     """moto in server mode on a free 127.0.0.1 port for the whole session."""
@@ -69,11 +78,6 @@ def moto_server() -> Iterator[MotoServer]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     with pytest.MonkeyPatch.context() as patch:
-        # Adapters built by the factories read the usual AWS chain: point it at test values.
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
-            patch.delenv(name, raising=False)
-        patch.setenv("AWS_ACCESS_KEY_ID", "clinvault-test")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "clinvault-test-secret")
-        patch.setenv("AWS_DEFAULT_REGION", REGION)
+        use_test_aws_chain(patch)
         yield MotoServer(f"http://127.0.0.1:{port}", server)
     server.stop()

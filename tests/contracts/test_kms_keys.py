@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from tests.contracts.conftest import MotoServer, free_port
+from tests.contracts.conftest import MotoServer, free_port, use_test_aws_chain
 
 from clinvault.crypto.errors import IntegrityError, KeysUnavailable
 from clinvault.crypto.factory import open_key_provider, parse_kms_url
@@ -117,7 +117,10 @@ def test_kms_refusals_become_503s_that_name_the_fix(code: str, says: str) -> Non
 
 
 @pytest.mark.asyncio
-async def test_an_unreachable_kms_is_unavailable_with_no_fallback(tmp_path: Path) -> None:
+async def test_an_unreachable_kms_is_unavailable_with_no_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_test_aws_chain(monkeypatch)
     keys = open_key_provider(
         "kms://alias/clinvault",
         wrapped_keyring=tmp_path / "kms-keyring.json",
