@@ -80,7 +80,7 @@ def build_container(settings: Settings) -> Container:
     )
     container = Container(
         settings=settings,
-        db=Database(create_engine(settings)),
+        db=Database(create_engine(settings), settings),
         keys=keys,
         storage=storage,
         objects=EncryptedObjectStore(storage, keys),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -126,12 +128,46 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return engine
 
 
-class Database:
-    """Owns the engine and hands out sessions; commits only through unit_of_work."""
+def _session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
 
-    def __init__(self, engine: AsyncEngine) -> None:
+
+class Database:
+    """Owns the engines and hands out sessions; commits only through unit_of_work.
+
+    asyncpg connections belong to the event loop that opened them. The process serves
+    on one loop (the first to ask for a session); DBOS runs queued and scheduled
+    workflows on a background loop of its own whenever that loop is not running (a
+    process between two `asyncio.run` calls, a test suite between async tests). A
+    session asked for on another loop comes from an engine of that loop, built from the
+    same settings, never from the main loop's connections.
+    """
+
+    def __init__(self, engine: AsyncEngine, settings: Settings | None = None) -> None:
         self.engine = engine
-        self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self._settings = settings
+        self._home: asyncio.AbstractEventLoop | None = None
+        self._home_sessions = _session_maker(engine)
+        self._elsewhere: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, async_sessionmaker[AsyncSession]
+        ] = weakref.WeakKeyDictionary()
+        self._other_engines: list[AsyncEngine] = []
+
+    def sessions(self) -> AsyncSession:
+        """A new session, on an engine of the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._home is None:
+            self._home = loop
+        if loop is self._home:
+            return self._home_sessions()
+        maker = self._elsewhere.get(loop)
+        if maker is None:
+            if self._settings is None:
+                raise RuntimeError("this Database serves one event loop: build it with settings")
+            engine = create_engine(self._settings)
+            self._other_engines.append(engine)
+            maker = self._elsewhere[loop] = _session_maker(engine)
+        return maker()
 
     @property
     def dialect(self) -> str:
@@ -158,3 +194,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        for engine in self._other_engines:
+            # Their connections belong to other loops: let them go without closing here.
+            await engine.dispose(close=False)
+        self._other_engines.clear()

@@ -53,3 +53,23 @@ async def test_a_pool_smaller_than_the_burst_reopens_its_overflow_every_time(
     first, second = await _connections_opened_by_bursts(small, 8)
     assert first == 8
     assert second == first + 6
+
+
+async def test_a_session_on_another_event_loop_never_gets_this_loops_connections(
+    settings: Settings,
+) -> None:
+    """DBOS runs queued workflows on its own loop when the main one is not running."""
+    one = settings.model_copy(update={"database_pool_size": 1, "database_pool_overflow": 0})
+    database = Database(create_engine(one), one)
+
+    async def read_one() -> int:
+        async with database.unit_of_work() as session:
+            return int(await session.scalar(text("SELECT 1")) or 0)
+
+    try:
+        assert await read_one() == 1  # this loop's pool now holds an open connection
+        for _ in range(2):
+            assert await asyncio.to_thread(asyncio.run, read_one()) == 1
+            assert await read_one() == 1
+    finally:
+        await database.dispose()

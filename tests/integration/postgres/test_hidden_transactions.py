@@ -27,24 +27,28 @@ async def _count_seen_by_another_connection(settings: Settings) -> int:
         await other.close()
 
 
-async def _idle_in_transaction(settings: Settings) -> int:
+async def _is_idle_in_transaction(settings: Settings, pid: int) -> bool:
+    """Whether that backend still sits in an open transaction (other tests share the database)."""
     other = await asyncpg.connect(_plain_dsn(settings), timeout=5)
     try:
-        return int(
+        return bool(
             await other.fetchval(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+                "SELECT count(*) > 0 FROM pg_stat_activity"
+                " WHERE pid = $1 AND state LIKE 'idle in transaction%'",
+                pid,
             )
         )
     finally:
         await other.close()
 
 
-async def _poison_the_pooled_connection(database: Database) -> None:
+async def _poison_the_pooled_connection(database: Database) -> int:
     """Start a transaction on the raw asyncpg connection, behind SQLAlchemy's back."""
     async with database.engine.connect() as connection:
+        pid = int(await connection.scalar(text("SELECT pg_backend_pid()")) or 0)
         raw = await connection.get_raw_connection()
         await raw.driver_connection.transaction().start()
+    return pid
 
 
 async def test_a_commit_after_a_hidden_transaction_is_durable(settings: Settings) -> None:
@@ -58,8 +62,8 @@ async def test_a_commit_after_a_hidden_transaction_is_durable(settings: Settings
             await session.execute(text("CREATE TABLE IF NOT EXISTS pool_probe (n integer)"))
             await session.execute(text("DELETE FROM pool_probe"))
 
-        await _poison_the_pooled_connection(database)
-        assert await _idle_in_transaction(settings) == 0
+        poisoned = await _poison_the_pooled_connection(database)
+        assert not await _is_idle_in_transaction(settings, poisoned)
 
         async with database.unit_of_work() as session:
             await session.execute(text("INSERT INTO pool_probe VALUES (1)"))
@@ -88,6 +92,6 @@ async def test_the_checkout_guard_replaces_a_connection_poisoned_while_idle(
         async with database.engine.connect() as connection:
             second_pid = await connection.scalar(text("SELECT pg_backend_pid()"))
         assert second_pid != first_pid
-        assert await _idle_in_transaction(settings) == 0
+        assert not await _is_idle_in_transaction(settings, int(first_pid or 0))
     finally:
         await database.dispose()
