@@ -366,16 +366,3 @@ class IdentityRepository:
             .values(accepted_at=now)
         )
         return _rowcount(result) == 1
-
-    async def time_zones(
-        self, user_id: uuid.UUID, *, tenant: uuid.UUID
-    ) -> tuple[str | None, str | None] | None:
-        """The user's own time zone and their organization's (names, None when unset)."""
-        row = (
-            await self.session.execute(
-                select(User.time_zone, Organization.time_zone)
-                .join(Organization, Organization.id == User.organization_id)
-                .where(User.id == user_id, User.organization_id == tenant)
-            )
-        ).first()
-        return None if row is None else (row[0], row[1])

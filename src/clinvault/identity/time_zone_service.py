@@ -41,13 +41,6 @@ class TimeZoneService:
         self.container = container
         self.repository = IdentityRepository(session)
 
-    async def zones(self, principal: Principal) -> tuple[str | None, str | None]:
-        """The principal's own zone and their organization's; (None, None) without an account."""
-        found = await self.repository.time_zones(
-            principal.user_id, tenant=principal.organization_id
-        )
-        return found or (None, None)
-
     async def set_own(self, principal: Principal, name: str | None) -> str | None:
         """Set (or, with a blank name, clear) one's own time zone."""
         zone = checked_zone(name)

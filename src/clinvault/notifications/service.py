@@ -83,11 +83,6 @@ class NotificationService:
         unread = await self.repository.unread_count(principal.user_id, tenant=tenant)
         return NotificationList(items=[_read(row) for row in rows], unread=unread)
 
-    async def unread_count(self, principal: Principal) -> int:
-        return await self.repository.unread_count(
-            principal.user_id, tenant=principal.organization_id
-        )
-
     async def mark_read(self, principal: Principal, notification_id: uuid.UUID) -> NotificationRead:
         context.describe_resource("notification", notification_id)
         row = await self.repository.one(

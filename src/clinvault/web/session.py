@@ -19,14 +19,17 @@ from clinvault.bootstrap import Container
 from clinvault.deps import ContainerDep, SessionDep
 from clinvault.errors import AuthenticationRequired, PermissionDenied, RefreshTokenReused
 from clinvault.errors.accounts import SessionIdle
-from clinvault.identity.accounts.sessions import BROWSER_SESSION, CookieLife, PortalSessions
+from clinvault.identity.accounts.sessions import (
+    BROWSER_SESSION,
+    CookieLife,
+    PageFacts,
+    PortalSessions,
+)
 from clinvault.identity.authn import authenticate_bearer
 from clinvault.identity.principal import Principal
 from clinvault.identity.schemas import TokenResponse
 from clinvault.identity.service import AuthService
-from clinvault.identity.time_zone_service import TimeZoneService
 from clinvault.localtime import viewer_zone
-from clinvault.notifications.service import NotificationService
 from clinvault.web import cookies
 
 _MAX_NEXT = 2048
@@ -144,8 +147,10 @@ async def _resolve(
     sessions = PortalSessions(session, container)
     principal = await _from_access(container, session, rules.read(request, cookies.ACCESS))
     if principal is not None:
+        facts = await sessions.page_facts(principal)
         if principal.session_id is not None:
-            await sessions.check(principal.session_id, principal.user_id)
+            await sessions.check_row(facts.portal_session, principal.session_id, principal.user_id)
+        request.state.page_facts = facts
         return principal
     if not refresh:
         return None
@@ -173,12 +178,14 @@ async def require_principal(
         raise LoginRequired(here(request) if request.method == "GET" else None)
     if principal.password_change_due and request.url.path != CHOOSE_PASSWORD_PATH:
         raise PasswordChoiceRequired(here(request) if request.method == "GET" else None)
-    # The header's unread counter (base.html), read once per signed-in page.
-    request.state.unread_notifications = await NotificationService(session).unread_count(principal)
-    # Every time on the page is shown (and read from forms) in the viewer's zone.
-    own_zone, organization_zone = await TimeZoneService(session, container).zones(principal)
-    request.state.time_zone_names = (own_zone, organization_zone)
-    request.state.time_zone = viewer_zone(own_zone, organization_zone)
+    # Read with the session check, or (after a refresh) now: the header's unread counter
+    # (base.html), and the viewer's zone every time on the page is shown and read in.
+    facts: PageFacts | None = getattr(request.state, "page_facts", None)
+    if facts is None:
+        facts = await PortalSessions(session, container).page_facts(principal)
+    request.state.unread_notifications = facts.unread_notifications
+    request.state.time_zone_names = (facts.own_zone, facts.organization_zone)
+    request.state.time_zone = viewer_zone(facts.own_zone, facts.organization_zone)
     return principal
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.models.accounts import PasswordReset, PortalSession
 from clinvault.models.identity import Invitation, Organization, RefreshToken, User
+from clinvault.models.notifications import Notification
 
 
 def _rowcount(result: object) -> int:
@@ -116,6 +117,36 @@ class AccountRepository:
             select(PortalSession).where(PortalSession.family_id == family_id)
         )
         return result
+
+    async def page_facts(
+        self, user_id: uuid.UUID, family_id: uuid.UUID | None, *, tenant: uuid.UUID
+    ) -> tuple[str | None, str | None, int, PortalSession | None] | None:
+        """In one round trip, what every portal page reads besides the token check: the
+        user's and the organization's time zones, the unread notifications and the portal
+        session (None for a family that is not one); None without the account."""
+        unread = (
+            select(func.count())
+            .select_from(Notification)
+            .where(
+                Notification.user_id == user_id,
+                Notification.organization_id == tenant,
+                Notification.read_at.is_(None),
+            )
+            .scalar_subquery()
+        )
+        row = (
+            await self.session.execute(
+                select(User.time_zone, Organization.time_zone, unread, PortalSession)
+                .select_from(User)
+                .join(Organization, Organization.id == User.organization_id)
+                .outerjoin(PortalSession, PortalSession.family_id == family_id)
+                .where(User.id == user_id, User.organization_id == tenant)
+            )
+        ).first()
+        if row is None:
+            return None
+        own_zone, organization_zone, unread_count, portal_session = row
+        return own_zone, organization_zone, int(unread_count or 0), portal_session
 
     async def touch_portal_session(
         self, family_id: uuid.UUID, user_id: uuid.UUID, *, now: datetime

@@ -27,6 +27,7 @@ from clinvault.bootstrap import Container
 from clinvault.db import release_connection
 from clinvault.errors.accounts import SessionIdle
 from clinvault.identity.accounts.repository import AccountRepository
+from clinvault.identity.principal import Principal
 from clinvault.identity.repository import IdentityRepository
 from clinvault.identity.tokens import TokenIssuer, hash_token
 from clinvault.models.accounts import PortalSession
@@ -44,6 +45,16 @@ class CookieLife:
 
 
 BROWSER_SESSION = CookieLife(remembered=False, seconds=None)
+
+
+@dataclass(frozen=True, slots=True)
+class PageFacts:
+    """The viewer's time zones, unread count and portal session, for every portal page."""
+
+    own_zone: str | None
+    organization_zone: str | None
+    unread_notifications: int
+    portal_session: PortalSession | None
 
 
 def idle_text(seconds: int) -> str:
@@ -93,10 +104,26 @@ class PortalSessions:
         )
         return None if row is None else (row.family_id, row.user_id)
 
+    async def page_facts(self, principal: Principal) -> PageFacts:
+        """What a portal page shows besides its own content, read in one round trip."""
+        found = await self.repository.page_facts(
+            principal.user_id, principal.session_id, tenant=principal.organization_id
+        )
+        if found is None:
+            return PageFacts(None, None, 0, None)
+        return PageFacts(*found)
+
     async def check(self, family_id: uuid.UUID, user_id: uuid.UUID) -> CookieLife:
         """End and refuse a session past its idle time or its end; else note the activity."""
+        return await self.check_row(
+            await self.repository.portal_session(family_id), family_id, user_id
+        )
+
+    async def check_row(
+        self, row: PortalSession | None, family_id: uuid.UUID, user_id: uuid.UUID
+    ) -> CookieLife:
+        """`check`, with the family's portal session already read (None: not one)."""
         now = utcnow()
-        row = await self.repository.portal_session(family_id)
         if row is None:
             await self._apart(lambda r: r.touch_portal_session(family_id, user_id, now=now))
             return BROWSER_SESSION
