@@ -6,11 +6,24 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import Select, exists, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.models.notifications import Notification
+
+
+def unread_count_of(user_id: uuid.UUID, *, tenant: uuid.UUID) -> Select[int]:
+    """The count of a user's unread notifications in their organization, as a statement."""
+    return (
+        select(func.count())
+        .select_from(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.organization_id == tenant,
+            Notification.read_at.is_(None),
+        )
+    )
 
 
 class NotificationRepository:
@@ -44,16 +57,7 @@ class NotificationRepository:
         return (await self.session.scalars(query.limit(limit).offset(offset))).all()
 
     async def unread_count(self, user_id: uuid.UUID, *, tenant: uuid.UUID) -> int:
-        count = await self.session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(
-                Notification.user_id == user_id,
-                Notification.organization_id == tenant,
-                Notification.read_at.is_(None),
-            )
-        )
-        return int(count or 0)
+        return int(await self.session.scalar(unread_count_of(user_id, tenant=tenant)) or 0)
 
     async def one(
         self, notification_id: uuid.UUID, user_id: uuid.UUID, *, tenant: uuid.UUID

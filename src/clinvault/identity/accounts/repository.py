@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from clinvault.models.accounts import PasswordReset, PortalSession
 from clinvault.models.identity import Invitation, Organization, RefreshToken, User
-from clinvault.models.notifications import Notification
+from clinvault.notifications.repository import unread_count_of
 
 
 def _rowcount(result: object) -> int:
@@ -124,16 +124,7 @@ class AccountRepository:
         """In one round trip, what every portal page reads besides the token check: the
         user's and the organization's time zones, the unread notifications and the portal
         session (None for a family that is not one); None without the account."""
-        unread = (
-            select(func.count())
-            .select_from(Notification)
-            .where(
-                Notification.user_id == user_id,
-                Notification.organization_id == tenant,
-                Notification.read_at.is_(None),
-            )
-            .scalar_subquery()
-        )
+        unread = unread_count_of(user_id, tenant=tenant).scalar_subquery()
         row = (
             await self.session.execute(
                 select(User.time_zone, Organization.time_zone, unread, PortalSession)
