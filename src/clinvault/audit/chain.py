@@ -15,12 +15,15 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+from collections.abc import Sequence
+from typing import Any
 
 import structlog
+from sqlalchemy import Row
 
 from clinvault.audit import repository
 from clinvault.audit.checkpoints import Checkpoint, Checkpointer, CheckpointFile
-from clinvault.audit.recorder import mac_is_valid
+from clinvault.audit.recorder import MAC_FIELDS, mac_is_valid
 from clinvault.db import Database
 
 log = structlog.get_logger(__name__)
@@ -74,19 +77,32 @@ async def _chain_locked(db: Database, key: bytes, checkpointer: Checkpointer) ->
                     checkpoint_file=str(checkpointer.path),
                 )
                 return linked
-            pending = await repository.unchained_events(session, limit=BATCH)
-            for event in pending:
-                if not mac_is_valid(key, event):
-                    log.error("audit.chain.mac_invalid", seq=event.seq, event_id=str(event.id))
-                position += 1
-                previous = link_hash(key, previous, event.mac)
-                event.chain_seq = position
-                event.chain_hash = previous
+            pending = await repository.unchained_rows(session, fields=MAC_FIELDS, limit=BATCH)
+            if pending:
+                # The MACs and links of a batch are CPU work: in a thread, the event loop
+                # keeps serving requests between the interpreter's switches.
+                links = await asyncio.to_thread(_link, key, pending, position, previous)
+                await repository.link_events(session, links)
+                position, previous = links[-1][1], links[-1][2]
         if pending:
             await asyncio.to_thread(checkpointer.record, position, previous)
             linked += len(pending)
         if len(pending) < BATCH:
             return linked
+
+
+def _link(
+    key: bytes, pending: Sequence[Row[Any]], position: int, previous: str
+) -> list[tuple[int, int, str]]:
+    """(seq, chain position, chain hash) of each event, continuing from the head."""
+    links: list[tuple[int, int, str]] = []
+    for event in pending:
+        if not mac_is_valid(key, event):
+            log.error("audit.chain.mac_invalid", seq=event.seq, event_id=str(event.id))
+        position += 1
+        previous = link_hash(key, previous, event.mac)
+        links.append((event.seq, position, previous))
+    return links
 
 
 async def count_unchained(db: Database) -> int:

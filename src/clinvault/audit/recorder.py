@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -80,12 +80,19 @@ def _canonical(values: Mapping[str, Any]) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
 
 
-def canonical_bytes(event: AuditEvent) -> bytes:
+class MacedEvent(Protocol):
+    """An event's MACed fields and its MAC: a mapped AuditEvent or a row of its columns."""
+
+    @property
+    def mac(self) -> str: ...
+
+
+def canonical_bytes(event: MacedEvent) -> bytes:
     """The MACed form: the fields above as sorted, compact JSON, times in UTC."""
     return _canonical({name: getattr(event, name) for name in MAC_FIELDS})
 
 
-def event_mac(key: bytes, event: AuditEvent) -> str:
+def event_mac(key: bytes, event: MacedEvent) -> str:
     return hmac.new(key, canonical_bytes(event), hashlib.sha256).hexdigest()
 
 
@@ -93,7 +100,7 @@ def _values_mac(key: bytes, values: Mapping[str, Any]) -> str:
     return hmac.new(key, _canonical(values), hashlib.sha256).hexdigest()
 
 
-def mac_is_valid(key: bytes, event: AuditEvent) -> bool:
+def mac_is_valid(key: bytes, event: MacedEvent) -> bool:
     return hmac.compare_digest(event_mac(key, event), event.mac or "")
 
 

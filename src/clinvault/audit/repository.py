@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -12,13 +13,17 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Integer,
+    Row,
+    Table,
     and_,
+    bindparam,
     cast,
     func,
     insert,
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -240,6 +245,34 @@ async def unchained_events(
             .limit(limit)
         )
     ).all()
+
+
+_EVENTS = typing.cast(Table, AuditEvent.__table__)
+
+
+async def unchained_rows(
+    session: AsyncSession, *, fields: Sequence[str], limit: int
+) -> Sequence[Row[Any]]:
+    """Events not linked yet, in sequence order: seq, mac and `fields` (what the MAC
+    covers), as plain rows, so the chainer loads no mapped objects and tracks no changes."""
+    columns = [_EVENTS.c.seq, _EVENTS.c.mac, *(_EVENTS.c[name] for name in fields)]
+    result = await session.execute(
+        select(*columns).where(AuditEvent.chain_seq.is_(None)).order_by(AuditEvent.seq).limit(limit)
+    )
+    return result.all()
+
+
+async def link_events(session: AsyncSession, links: Sequence[tuple[int, int, str]]) -> None:
+    """Give each event (seq) its chain position and hash, in one executemany."""
+    await session.execute(
+        update(_EVENTS)
+        .where(_EVENTS.c.seq == bindparam("link_seq"))
+        .values(chain_seq=bindparam("link_position"), chain_hash=bindparam("link_hash")),
+        [
+            {"link_seq": seq, "link_position": position, "link_hash": chain_hash}
+            for seq, position, chain_hash in links
+        ],
+    )
 
 
 async def chained_events(
