@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 from typing import Any
 
 ARENAS = 2
@@ -49,3 +50,17 @@ def release_free_heap() -> bool:
     if _LIBC is None:
         return False
     return bool(_LIBC.malloc_trim(0))
+
+
+def settle_collector_after_startup() -> None:
+    """Tune the cyclic garbage collector for a serving process (ADR 0029).
+
+    Everything start-up built (modules, routes, mappers, templates, pools) is frozen
+    out of later collections, which otherwise walk all of it each time the oldest
+    generation is collected: under load those full collections were the audited
+    read's 250 ms p99. The youngest generation is collected every 20,000 net
+    allocations instead of 700, as a request allocates thousands of objects.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)

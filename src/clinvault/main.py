@@ -21,7 +21,7 @@ from clinvault.credentials.routes import body_limit_overrides as credential_body
 from clinvault.credentials.routes import router as credentials_router
 from clinvault.health.metrics import Metrics, MetricsMiddleware
 from clinvault.health.routes import router as health_router
-from clinvault.heap import limit_arenas
+from clinvault.heap import limit_arenas, settle_collector_after_startup
 from clinvault.identity.routes import routers as identity_routers
 from clinvault.ingest.routes import body_limit_overrides as ingest_body_limits
 from clinvault.ingest.routes import router as ingest_router
@@ -39,7 +39,15 @@ from clinvault.web.routes import mount_portal
 from clinvault.workflows import runtime
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> FastAPI:
+def create_served_app() -> FastAPI:
+    """The application as `clinvault serve` runs it: a process of its own, whose
+    start-up objects the garbage collector can leave alone from then on."""
+    return create_app(served=True)
+
+
+def create_app(
+    settings: Settings | None = None, *, container: Container | None = None, served: bool = False
+) -> FastAPI:
     limit_arenas()
     container = container or build_container(settings or Settings())
     settings = container.settings
@@ -56,6 +64,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         if settings.workflows_enabled:
             runtime.start(container)
         chainer.start()
+        if served:
+            settle_collector_after_startup()
         try:
             yield
         finally:

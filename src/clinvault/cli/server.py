@@ -22,7 +22,7 @@ from clinvault.cli.common import (
 from clinvault.config import Settings, announce_listen_address
 from clinvault.heap import limit_arenas
 
-APP_FACTORY = "clinvault.main:create_app"
+APP_FACTORY = "clinvault.main:create_served_app"
 GRACEFUL_SHUTDOWN_SECONDS = 20
 # With --workers, uvicorn kills a worker that does not answer its supervisor's ping in
 # time (5 s by default). A worker importing the application holds the GIL for seconds
