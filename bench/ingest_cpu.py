@@ -6,8 +6,11 @@ generates the bench/ingest.py file (default 20,000 rows), stores it as an
 upload, runs the import job in this process (`run_job` + `finish_job`, as
 `clinvault ingest` does with workflows disabled) and then the floor of
 bench/ingest.py on the same rows, and prints the CPU microseconds per row of
-each. The database server's own CPU (PostgreSQL) is not counted, only this
-process's. `--profile FILE` writes the job's cProfile statistics.
+each, with the wall time per row beside it. On PostgreSQL it also prints the
+CPU the server's processes (every `postgres` process of the machine: backends,
+WAL writer, checkpointer) spent meanwhile, read from /proc, so that the job's
+time can be split into this process's CPU, the server's CPU and waiting.
+`--profile FILE` writes the job's cProfile statistics.
 
     .venv/bin/python bench/ingest_cpu.py [--rows 20000] [--backends sqlite,postgresql]
 """
@@ -32,6 +35,27 @@ from clinvault.ingest.processing import finish_job, run_job
 from clinvault.ingest.service import IngestService
 
 SLUG = "bench-clinic"
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every process named `postgres` on this machine, and of the
+    backends that have exited (counted in the postmaster's children times)."""
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name_end = stat.rfind(")")
+        if stat[stat.find("(") + 1 : name_end] != "postgres":
+            continue
+        fields = stat[name_end + 2 :].split()
+        # utime + stime, and cutime + cstime: the postmaster's reaped backends.
+        ticks += sum(int(field) for field in fields[11:15])
+    return ticks / _TICKS
 
 
 async def _chunks(path: Path) -> AsyncIterator[bytes]:
@@ -51,7 +75,7 @@ async def measure(backend: str, path: Path, rows: int, profile: Path | None) -> 
                 ticket = await service.new_upload(org.id, None, path.name, False, None)
                 job = await service.receive(ticket.upload_id, org.id, _chunks(path), start=False)
             profiler = cProfile.Profile() if profile and label == "first ingest" else None
-            started = time.process_time()
+            started, wall, server = time.process_time(), time.perf_counter(), postgres_cpu_seconds()
             if profiler is not None:
                 profiler.enable()
             await run_job(container, job.id)
@@ -59,7 +83,14 @@ async def measure(backend: str, path: Path, rows: int, profile: Path | None) -> 
             if profiler is not None:
                 profiler.disable()
                 profiler.dump_stats(f"{profile}.{backend}")
-            figures.append((label, time.process_time() - started))
+            figures.append(
+                (
+                    label,
+                    time.process_time() - started,
+                    time.perf_counter() - wall,
+                    postgres_cpu_seconds() - server,
+                )
+            )
         async with container.db.sessions() as session:
             counts = (
                 await session.execute(
@@ -70,21 +101,29 @@ async def measure(backend: str, path: Path, rows: int, profile: Path | None) -> 
                 )
             ).all()
         floor = FloorRows(container, org.id, path.name)
-        started = time.process_time()
+        started, wall, server = time.process_time(), time.perf_counter(), postgres_cpu_seconds()
         if backend == "postgresql":
             await floor_postgresql(target, floor, path)
         else:
             floor_sqlite(target, floor, path)
         floor_cpu = time.process_time() - started
+        floor_figures = (floor_cpu, time.perf_counter() - wall, postgres_cpu_seconds() - server)
     print(f"{backend}: {rows:,} rows; load average {os.getloadavg()[0]:.2f}")
-    print(f"  floor             {floor_cpu / rows * 1e6:8.1f} us CPU/row")
-    for label, cpu in figures:
+    print(f"  floor             {_per_row(*floor_figures, rows, backend)}")
+    for label, cpu, elapsed, server_cpu in figures:
         print(
-            f"  job, {label:<12} {cpu / rows * 1e6:8.1f} us CPU/row  "
-            f"(floor/job {floor_cpu / cpu:.2f})"
+            f"  job, {label:<12} {_per_row(cpu, elapsed, server_cpu, rows, backend)}  "
+            f"(floor/job CPU {floor_cpu / cpu:.2f})"
         )
     for row in counts:
         print(f"    {tuple(row)}")
+
+
+def _per_row(cpu: float, elapsed: float, server_cpu: float, rows: int, backend: str) -> str:
+    line = f"{cpu / rows * 1e6:8.1f} us CPU/row, {elapsed / rows * 1e6:8.1f} us wall/row"
+    if backend == "postgresql":
+        line += f", {server_cpu / rows * 1e6:8.1f} us PostgreSQL CPU/row"
+    return line
 
 
 async def run(rows: int, backends: list[str], profile: Path | None) -> None:
