@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ from clinvault.filecheck import (
     FileRejected,
     InspectedFile,
     VirusScanFailed,
-    inspect_file,
 )
 from clinvault.models.objects import EncryptedObject
 
@@ -89,10 +87,10 @@ def document_policy(settings: Settings) -> FilePolicy:
 async def inspect(
     container: Container, path: Path, filename: str, policy: FilePolicy, refusals: Refusals
 ) -> InspectedFile:
-    """Check the file at `path` in a worker thread; a refusal becomes the feature's error."""
+    """Check the file at `path` in the check pool; a refusal becomes the feature's error."""
     try:
-        return await asyncio.to_thread(
-            functools.partial(inspect_file, scanner=container.scanner), path, filename, policy
+        return await container.file_checks.inspect(
+            path, filename, policy, scanner=container.scanner
         )
     except VirusScanFailed as exc:
         raise ServiceUnavailable(

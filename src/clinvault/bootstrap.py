@@ -15,7 +15,7 @@ from clinvault.crypto.field_cipher import AesGcmFieldCipher
 from clinvault.crypto.fields import install_field_cipher
 from clinvault.crypto.ports import KeyProvider
 from clinvault.db import Database, create_engine
-from clinvault.filecheck import VirusScanner, open_scanner
+from clinvault.filecheck import FileCheckPool, VirusScanner, open_scanner
 from clinvault.logs import configure_logging
 from clinvault.mail.factory import open_mailer
 from clinvault.mail.ports import Mailer
@@ -44,13 +44,16 @@ class Container:
     audit: AuditRecorder
     scanner: VirusScanner | None = None
     audit_log: AuditGroupCommit = field(init=False)
+    file_checks: FileCheckPool = field(init=False)
 
     def __post_init__(self) -> None:
         self.audit_log = AuditGroupCommit(self.db)
+        self.file_checks = FileCheckPool(self.settings.file_check_threads)
 
     async def close(self) -> None:
         await self.audit_log.drain()
         await self.db.dispose()
+        self.file_checks.close()
 
 
 def build_container(settings: Settings) -> Container:

@@ -251,6 +251,9 @@ class Settings(BaseSettings):
     # clamd address ("unix:///run/clamav/clamd.ctl" or "tcp://host:3310"); unset: a local
     # clamd socket at the usual Debian path is used when present; "none": no scanning.
     virus_scan_url: str | None = None
+    # How many uploaded files a process checks at once (each check holds the parsed file in
+    # memory; more than the cores only adds memory); unset: one per core.
+    file_check_threads: int | None = Field(default=None, ge=1, le=64)
 
     @field_validator("database_url")
     @classmethod

@@ -44,7 +44,6 @@ from clinvault.errors import (
     ServiceUnavailable,
 )
 from clinvault.errors.inputs import JsonRejected, JsonTooLarge
-from clinvault.filecheck import inspect_file
 from clinvault.filecheck.filenames import sanitize_filename
 from clinvault.filecheck.model import (
     FileKind,
@@ -248,8 +247,7 @@ class IntakeService:
             )
             try:
                 async with item.spooled.plaintext() as plaintext:
-                    inspected = await asyncio.to_thread(
-                        inspect_file,
+                    inspected = await self.container.file_checks.inspect(
                         plaintext,
                         item.client_filename,
                         file_policy,

@@ -1,7 +1,8 @@
 """Validation of uploaded files by their real bytes.
 
-Pure and synchronous (no database, no HTTP): callers run `inspect_file` in a worker
-thread and map `FileRejected.problems` to their own error response.
+Pure and synchronous (no database, no HTTP): callers run `inspect_file` through a
+`FileCheckPool` (worker threads, a few files at a time) and map
+`FileRejected.problems` to their own error response.
 """
 
 from clinvault.filecheck.filenames import sanitize_filename
@@ -14,10 +15,12 @@ from clinvault.filecheck.model import (
     InspectedFile,
     VirusScanFailed,
 )
+from clinvault.filecheck.pool import FileCheckPool
 from clinvault.filecheck.scanning import ClamdScanner, VirusScanner, open_scanner
 
 __all__ = [
     "ClamdScanner",
+    "FileCheckPool",
     "FileKind",
     "FilePolicy",
     "FileProblem",

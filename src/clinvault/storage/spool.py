@@ -48,7 +48,9 @@ from clinvault.crypto.envelope import StreamSealer, decrypt_stream, new_data_key
 
 log = structlog.get_logger(__name__)
 
-READ_CHUNK = 1024 * 1024
+# A few hundred KiB per read: each upload in flight holds about two of them (ciphertext
+# and plaintext), so the chunk sets the spool's memory per upload, not its speed.
+READ_CHUNK = 256 * 1024
 STAGING_PREFIX = ".staging-"
 STAGING_GRACE_SECONDS = 300.0
 STAGING_ATTEMPTS = 5
