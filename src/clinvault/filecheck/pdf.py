@@ -17,6 +17,7 @@ What counts, in one place:
 
 from __future__ import annotations
 
+import mmap
 import re
 from pathlib import Path
 
@@ -102,8 +103,15 @@ NO_PAGES = "The PDF has no pages. Upload the complete document."
 
 
 def check_pdf(path: Path, policy: FilePolicy, findings: Findings) -> None:
-    data = path.read_bytes()
-    if not data.startswith(_PDF_HEADER):
+    # Mapped, not read: the layout walk and the ZIP probe touch the file's syntax and
+    # its last kilobytes, never the data of its large streams (images), which stay out
+    # of this process's memory. inspect_file refuses an empty file before this.
+    with path.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        _check_mapped_pdf(path, data, policy, findings)
+
+
+def _check_mapped_pdf(path: Path, data: mmap.mmap, policy: FilePolicy, findings: Findings) -> None:
+    if not _has_pdf_header(data):
         findings.add("leading_data", LEADING)
     try:
         pdf = pikepdf.open(path, attempt_recovery=False, inherit_page_attributes=False)
@@ -149,8 +157,16 @@ def _is_damage(warning: str) -> bool:
     return not any(pattern.search(warning) for pattern in _HARMLESS_WARNINGS)
 
 
+def _has_pdf_header(data: pdf_layout.PdfBytes) -> bool:
+    return data[: len(_PDF_HEADER)] == _PDF_HEADER
+
+
 def _check_layout(
-    data: bytes, pdf: pikepdf.Pdf | None, findings: Findings, *, damaged: bool = False
+    data: pdf_layout.PdfBytes,
+    pdf: pikepdf.Pdf | None,
+    findings: Findings,
+    *,
+    damaged: bool = False,
 ) -> None:
     """Polyglots: a ZIP reader would open the file, or some bytes belong to no part of
     the PDF. A file qpdf cannot open at all is damaged; then only data after its last
@@ -168,7 +184,7 @@ def _check_layout(
     try:
         pdf_layout.walk(data, resolve_length)
     except pdf_layout.LayoutError as error:
-        if error.offset == 0 and not data.startswith(_PDF_HEADER):
+        if error.offset == 0 and not _has_pdf_header(data):
             return  # reported as leading data
         if error.trailing:
             findings.add("trailing_data", TRAILING)

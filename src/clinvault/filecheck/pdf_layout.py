@@ -9,9 +9,14 @@ a polyglot. qpdf reads such files without a word, so the layout is checked here.
 
 from __future__ import annotations
 
+import mmap
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+
+PdfBytes = bytes | mmap.mmap
+"""The file's bytes, or a read-only map of them: the walk skips stream data by its
+declared length, so a mapped file's large streams are never read into memory."""
 
 # Comments between objects are short in every writer (the binary-marker line after the
 # header, "% producer" notes); a long one can carry a whole second file.
@@ -65,7 +70,7 @@ class Layout:
     end_of_last_eof: int
 
 
-def walk(data: bytes, resolve_length: LengthResolver) -> Layout:
+def walk(data: PdfBytes, resolve_length: LengthResolver) -> Layout:
     """Walks the whole file. Raises LayoutError at the first byte that no object,
     cross-reference section, trailer, pointer, comment or whitespace accounts for, or
     (with `trailing` set) when anything but whitespace follows the last section's
@@ -73,7 +78,7 @@ def walk(data: bytes, resolve_length: LengthResolver) -> Layout:
     return _Walker(data, resolve_length).run()
 
 
-def opens_as_zip(data: bytes) -> bool:
+def opens_as_zip(data: PdfBytes) -> bool:
     """True when a ZIP reader would find an archive: an end-of-central-directory record
     near the end whose central directory really is where the record says, just
     before it. Random stream bytes essentially never satisfy both."""
@@ -95,7 +100,7 @@ def opens_as_zip(data: bytes) -> bool:
 
 
 class _Walker:
-    def __init__(self, data: bytes, resolve_length: LengthResolver) -> None:
+    def __init__(self, data: PdfBytes, resolve_length: LengthResolver) -> None:
         self.data = data
         self.resolve_length = resolve_length
         self.sections: list[int] = []

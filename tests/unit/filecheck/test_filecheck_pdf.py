@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -245,3 +246,18 @@ def test_damaged_pdfs_are_refused_or_accepted_never_crash(
     except FileRejected as rejected:
         outcome = rejected.codes
     assert outcome
+
+
+def test_a_large_scanned_page_is_checked_without_reading_its_image_into_memory(
+    tmp_path: Path,
+) -> None:
+    path = corpus.write(tmp_path / "scan.pdf", corpus.valid_pdf(pad_to=8 * 1024 * 1024))
+    tracemalloc.start()
+    try:
+        inspected = inspect_file(path, "scan.pdf", FilePolicy())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert inspected.kind is FileKind.PDF
+    # The checksum reads 1 MiB at a time; a copy of the 8 MiB image would show here.
+    assert peak < 3 * 1024 * 1024
