@@ -88,7 +88,7 @@ def _create_sealed(path: Path, header: bytes) -> int:
         if fd >= 0:
             try:
                 _write_all(fd, header)
-                os.link(f"/proc/self/fd/{fd}", path)
+                _link_unnamed(fd, path)
                 return fd
             except FileExistsError:
                 os.close(fd)
@@ -101,6 +101,20 @@ def _create_sealed(path: Path, header: bytes) -> int:
     fd = os.open(path, _CREATE_FLAGS | _CLOEXEC, FILE_MODE)
     _write_all(fd, header)
     return fd
+
+
+def _link_unnamed(fd: int, path: Path) -> None:
+    """Give the unnamed file open at `fd` the name `path`.
+
+    Through a directory descriptor, so that Python calls linkat with
+    AT_SYMLINK_FOLLOW: a plain link() would link the /proc symlink itself and fail
+    (EXDEV), leaving every file to the create-then-write way.
+    """
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC)
+    try:
+        os.link(f"/proc/self/fd/{fd}", path.name, dst_dir_fd=directory)
+    finally:
+        os.close(directory)
 
 
 class SpoolWriter:

@@ -89,6 +89,29 @@ def test_a_spool_file_appears_only_once_its_header_is_written(
     directory.cleanup()
 
 
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="unnamed files are Linux's")
+def test_on_linux_a_spool_file_is_written_unnamed_then_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never created by name (O_CREAT), where a kill before the header is written would
+    leave an empty file under the upload's name."""
+    opened: list[int] = []
+    real_open = os.open
+
+    def spy(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        opened.append(flags)
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(spool.os, "open", spy)
+    directory = spool.open_directory(tmp_path)
+    opened.clear()
+    writer = directory.new_file("part-")
+    assert writer.path.read_bytes().startswith(b"CVE1")
+    assert not [flags for flags in opened if flags & os.O_CREAT]
+    writer.close()
+    directory.cleanup()
+
+
 async def test_plaintext_for_checkers_never_touches_the_disk(tmp_path: Path) -> None:
     directory = spool.open_directory(tmp_path)
     spooled = _spooled(directory, SECRET)
