@@ -89,9 +89,7 @@ async def inspect(
 ) -> InspectedFile:
     """Check the file at `path` in the check pool; a refusal becomes the feature's error."""
     try:
-        return await container.file_checks.inspect(
-            path, filename, policy, scanner=container.scanner
-        )
+        return await container.file_checks.inspect(path, filename, policy)
     except VirusScanFailed as exc:
         raise ServiceUnavailable(
             "The virus scanner is unavailable: try again in a few minutes."

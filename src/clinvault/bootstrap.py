@@ -48,7 +48,7 @@ class Container:
 
     def __post_init__(self) -> None:
         self.audit_log = AuditGroupCommit(self.db)
-        self.file_checks = FileCheckPool(self.settings.file_check_threads)
+        self.file_checks = FileCheckPool(self.settings.file_check_threads, self.scanner)
 
     async def close(self) -> None:
         await self.audit_log.drain()

@@ -252,7 +252,6 @@ class IntakeService:
                         item.client_filename,
                         file_policy,
                         declared_sha256=declared,
-                        scanner=self.container.scanner,
                     )
             except FileRejected as rejected:
                 problems.extend(_problem(p.code, p.detail) for p in rejected.problems)

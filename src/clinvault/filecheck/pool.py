@@ -2,8 +2,8 @@
 
 A check is CPU-bound (qpdf parses the whole PDF, Pillow decodes the image) and
 holds the file's structure in memory while it runs. Run on asyncio's default
-executor, eight concurrent uploads meant eight parses at once on two cores: no
-faster than two at a time, and four times the memory. The pool runs at most
+executor (cores + 4 threads), eight concurrent uploads meant six parses at once on
+two cores: no faster than two at a time, and three times the memory. The pool runs at most
 `threads` checks (default: one per core); the others wait their turn, queued
 in the pool rather than holding a thread.
 """
@@ -26,8 +26,9 @@ def default_threads() -> int:
 
 
 class FileCheckPool:
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, scanner: VirusScanner | None = None) -> None:
         self.threads = threads or default_threads()
+        self._scanner = scanner
         self._executor = ThreadPoolExecutor(self.threads, thread_name_prefix="clinvault-filecheck")
 
     async def inspect(
@@ -37,11 +38,15 @@ class FileCheckPool:
         policy: FilePolicy,
         *,
         declared_sha256: str | None = None,
-        scanner: VirusScanner | None = None,
     ) -> InspectedFile:
         """`inspect_file` in the pool; raises what it raises (`FileRejected`, ...)."""
         check = functools.partial(
-            inspect_file, path, filename, policy, declared_sha256=declared_sha256, scanner=scanner
+            inspect_file,
+            path,
+            filename,
+            policy,
+            declared_sha256=declared_sha256,
+            scanner=self._scanner,
         )
         return await asyncio.get_running_loop().run_in_executor(self._executor, check)
 
